@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { readConfigFile, parseConfig, ConfigError } from '../src/config/load.js';
+import { applyOverrides } from '../src/config/overrides.js';
+import { createLogger, type LogLevel } from '../src/log.js';
+import { runGateway } from '../src/run.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+const program = new Command()
+  .name('mqttsn-gateway')
+  .description('MQTT-SN v1.2 gateway: devices on UDP (IPv4 and IPv6) reach an MQTT broker over TCP.\nWith no --broker, an embedded broker starts on 127.0.0.1:1883.')
+  .option('-c, --config <file>', 'YAML or JSON config file (flags override it)')
+  .option('-r, --radio <url>', 'radio to listen on, repeatable (default udp://0.0.0.0:1884 and udp6://[::]:1884)', collect)
+  .option('-b, --broker <url>', 'upstream broker, mqtt://HOST:PORT or mqtts://HOST:PORT (default: embedded broker)')
+  .option('--embedded-port <n>', 'TCP port of the embedded broker on 127.0.0.1 (default 1883)')
+  .option('-p, --predefined <id=topic>', 'predefined topic ID, repeatable, e.g. 1=sensors/temp', collect)
+  .option('--gateway-id <n>', 'gateway ID in GWINFO/ADVERTISE, 0-255 (default 1)')
+  .option('-l, --log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
+  .showHelpAfterError();
+
+async function main(): Promise<void> {
+  program.parse();
+  const flags = program.opts<{ config?: string; radio?: string[]; broker?: string; embeddedPort?: string; predefined?: string[]; gatewayId?: string; logLevel?: string }>();
+  const raw = flags.config ? await readConfigFile(flags.config) : {};
+  const config = parseConfig(applyOverrides(raw, flags), flags.config ? `config (${flags.config} and flags)` : 'config (flags)');
+  const logger = createLogger(config.logLevel as LogLevel);
+  const running = await runGateway(config, logger);
+  logger.info({ broker: running.brokerUrl, radios: config.radios }, 'gateway ready');
+  // Scripts and tests wait for this line; it is also the first thing a user sees.
+  process.stdout.write(`mqttsn-gateway ready: ${config.radios.join(', ')} -> ${running.brokerUrl}\n`);
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, ...running.gateway.status() }, 'stopping');
+    running.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  const known = error instanceof ConfigError || (error instanceof Error && /Error$/.test(error.name) && error.name !== 'Error');
+  process.stderr.write(`mqttsn-gateway: ${known ? (error as Error).message : (error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { RadioError, type Radio, type RadioEvents } from '../src/radio.js';
+
+/** Largest UDP payload over IPv4 (65535 - 8 UDP header - 20 IP header). */
+const MAX_UDP_PAYLOAD = 65_507;
+/** A burst from hundreds of devices must fit in the kernel's queue while Node is busy. */
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
+export interface UdpRadioOptions {
+  /** `udp://HOST:PORT` (IPv4) or `udp6://[HOST]:PORT` (IPv6); port defaults to 1884. */
+  readonly url: string;
+  /** Port used by `broadcast`; defaults to the bound port. */
+  readonly broadcastPort?: number;
+}
+
+interface UdpEndpoint {
+  readonly family: 'udp4' | 'udp6';
+  readonly host: string;
+  readonly port: number;
+}
+
+export const DEFAULT_UDP_PORT = 1884;
+
+/** Parses `udp://0.0.0.0:1884` or `udp6://[::]:1884`; throws a RadioError naming what is wrong. */
+export function parseUdpUrl(url: string): UdpEndpoint {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new RadioError('bad-url', `radio URL "${url}" is not a URL; expected udp://HOST:PORT or udp6://[HOST]:PORT`);
+  }
+  const family = parsed.protocol === 'udp:' ? 'udp4' : parsed.protocol === 'udp6:' ? 'udp6' : undefined;
+  if (!family) throw new RadioError('bad-url', `radio URL "${url}" is not a UDP radio; expected udp:// or udp6://`);
+  const host = parsed.hostname.replace(/^\[|\]$/g, '') || (family === 'udp4' ? '0.0.0.0' : '::');
+  const port = parsed.port === '' ? DEFAULT_UDP_PORT : Number(parsed.port);
+  return { family, host, port };
+}
+
+/** Formats a peer so `send` can parse it back: `1.2.3.4:5` or `[::1]:5`. */
+export function formatUdpAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function parseUdpAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) };
+}
+
+/** MQTT-SN over UDP: one datagram carries one message (MQTT-SN 1.2 §5.1). */
+export class UdpRadio extends EventEmitter<RadioEvents> implements Radio {
+  readonly name: string;
+  readonly maxFrameSize = MAX_UDP_PAYLOAD;
+  private readonly endpoint: UdpEndpoint;
+  private socket: dgram.Socket | undefined;
+  private readonly broadcastPort: number | undefined;
+
+  constructor(options: UdpRadioOptions) {
+    super();
+    this.name = options.url;
+    this.endpoint = parseUdpUrl(options.url);
+    this.broadcastPort = options.broadcastPort;
+  }
+
+  /** The port actually bound (useful with port 0). */
+  get port(): number {
+    return this.socket?.address().port ?? this.endpoint.port;
+  }
+
+  async start(): Promise<void> {
+    const { family, host, port } = this.endpoint;
+    const socket = dgram.createSocket({ type: family, reuseAddr: false, ipv6Only: family === 'udp6', recvBufferSize: RECEIVE_BUFFER_BYTES });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => reject(this.explainBindError(error));
+      socket.once('error', onError);
+      socket.bind({ address: host, port, exclusive: true }, () => {
+        socket.off('error', onError);
+        resolve();
+      });
+    });
+    try {
+      socket.setBroadcast(true);
+    } catch {
+      // IPv6 has no broadcast; multicast discovery comes with ADVERTISE support.
+    }
+    socket.on('message', (data, rinfo) => this.emit('datagram', data, formatUdpAddress(rinfo.address, rinfo.port)));
+    socket.on('error', (error) => this.emit('error', new RadioError('io', `${this.name}: ${error.message}`, { cause: error })));
+    this.socket = socket;
+  }
+
+  send(to: string, frame: Buffer): void {
+    const socket = this.socket;
+    if (!socket) return;
+    const { host, port } = parseUdpAddress(to);
+    socket.send(frame, port, host, (error) => {
+      if (error) this.emit('error', new RadioError('send-failed', `${this.name}: send to ${to} failed: ${error.message}`, { cause: error }));
+    });
+  }
+
+  broadcast(frame: Buffer): void {
+    if (!this.socket || this.endpoint.family !== 'udp4') return;
+    this.send(formatUdpAddress('255.255.255.255', this.broadcastPort ?? this.port), frame);
+  }
+
+  async close(): Promise<void> {
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+
+  private explainBindError(error: NodeJS.ErrnoException): RadioError {
+    const where = formatUdpAddress(this.endpoint.host, this.endpoint.port);
+    if (error.code === 'EADDRINUSE') {
+      return new RadioError('address-in-use', `${this.name}: UDP ${where} is already in use (another gateway running?). Stop it or pick another port, e.g. --radio udp://0.0.0.0:1885`, { cause: error });
+    }
+    if (error.code === 'EACCES') {
+      return new RadioError('permission-denied', `${this.name}: not allowed to bind UDP ${where}; ports below 1024 need root or CAP_NET_BIND_SERVICE`, { cause: error });
+    }
+    if (error.code === 'EADDRNOTAVAIL' || error.code === 'EAFNOSUPPORT') {
+      return new RadioError('not-found', `${this.name}: this machine has no address ${this.endpoint.host} (${error.code}); use 0.0.0.0 or [::] to listen everywhere`, { cause: error });
+    }
+    return new RadioError('io', `${this.name}: cannot bind UDP ${where}: ${error.message}`, { cause: error });
+  }
+}

@@ -1,0 +1,36 @@
+import type { Clock } from '../clock.js';
+import type { Packet } from '../codec/packets.js';
+import type { GatewayConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { PredefinedTopics } from '../topics/predefined.js';
+import type { MqttQos, Upstream } from '../upstream/upstream.js';
+import type { Peer } from './peer.js';
+import type { Session, Subscription } from './session.js';
+import type { SessionStore } from './session-store.js';
+import type { GatewayStats } from './stats.js';
+
+/** What packet handlers may use: the gateway's state and its edges, nothing global. */
+export interface GatewayContext {
+  readonly config: GatewayConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly stats: GatewayStats;
+  readonly sessions: SessionStore;
+  readonly upstream: Upstream;
+  /** The predefined topics a client sees: global entries with the client's own on top. */
+  predefinedFor(clientId: string | undefined): PredefinedTopics;
+  /** Records the subscription for routing and holds it at the broker; resolves with the granted QoS. */
+  subscribe(session: Session, subscription: Subscription): Promise<MqttQos>;
+  /** Drops one subscription (routing and the broker's reference). */
+  unsubscribe(session: Session, filter: string): void;
+  /** Encodes and sends; wraps in forwarder encapsulation when the peer sits behind one. */
+  send(peer: Peer, packet: Packet): void;
+  /** Moves queued messages toward the device as far as its state and acknowledgements allow. */
+  pump(session: Session): void;
+  /** Adds a broker message to a device's queue (bounded) and pumps. */
+  enqueue(session: Session, message: Session['outbound'][number]): void;
+  /** The device stopped answering: publish its will and apply the clean-session rules (§6.14). */
+  lose(session: Session, reason: string): void;
+  /** Forgets a session entirely: subscriptions released at the broker, timers stopped. */
+  destroy(session: Session): void;
+}

@@ -1,0 +1,107 @@
+import type { PublishTopic } from '../codec/packets.js';
+import { isShortTopicName } from '../topics/names.js';
+import type { GatewayContext } from './context.js';
+import type { OutboundMessage, Session } from './session.js';
+
+/** PUBLISH header: length, type, flags, topic ID, MsgId; +2 when the 3-octet length form is needed. */
+const PUBLISH_OVERHEAD = 7;
+
+type DeviceTopic = { readonly ready: true; readonly topic: PublishTopic } | { readonly ready: false; readonly topicId: number } | undefined;
+
+/** How to name `topic` to this device: predefined ID, a known normal ID, a short name, or REGISTER first. */
+function topicForDevice(session: Session, topic: string): DeviceTopic {
+  const predefinedId = session.registry.predefined.id(topic);
+  if (predefinedId !== undefined) return { ready: true, topic: { kind: 'predefined', id: predefinedId } };
+  const id = session.registry.idOf(topic);
+  if (id !== undefined && session.registry.isKnown(id)) return { ready: true, topic: { kind: 'normal', id } };
+  if (id === undefined && isShortTopicName(topic)) return { ready: true, topic: { kind: 'short', name: topic } };
+  const registered = session.registry.register(topic);
+  return registered.ok ? { ready: false, topicId: registered.id } : undefined;
+}
+
+function frameSize(message: OutboundMessage): number {
+  const size = PUBLISH_OVERHEAD + message.payload.length;
+  return size > 255 ? size + 2 : size;
+}
+
+/**
+ * Moves a device's queue forward (MQTT-SN 1.2 §6.10, §6.14): REGISTER before a topic the device has
+ * no ID for, one QoS 1 exchange at a time, QoS 0 straight through. When an awake device's queue is
+ * empty, PINGRESP ends the flush and it is asleep again.
+ */
+export function pump(ctx: GatewayContext, session: Session): void {
+  const maxSize = Math.min(ctx.config.limits.maxMessageSize, session.peer.radio.maxFrameSize);
+  while (session.reachable && !session.awaiting && !session.retryTimer && session.pendingSubacks === 0) {
+    const message = session.outbound[0];
+    if (!message) break;
+    const target = frameSize(message) > maxSize ? undefined : topicForDevice(session, message.topic);
+    if (!target) {
+      // Too long for the link, or no ID left: abandon this delivery silently to the device (§6.10).
+      session.outbound.shift();
+      ctx.stats.deliveryFailed++;
+      ctx.logger.debug({ clientId: session.clientId, topic: message.topic }, 'delivery abandoned');
+      continue;
+    }
+    if (!target.ready) {
+      const msgId = session.allocateMsgId();
+      session.awaiting = { kind: 'register', msgId, topicId: target.topicId, topic: message.topic, attempts: 0 };
+      ctx.send(session.peer, { type: 'register', topicId: target.topicId, msgId, topicName: message.topic });
+      armRetry(ctx, session);
+      break;
+    }
+    const msgId = message.qos === 0 ? 0 : session.allocateMsgId();
+    ctx.stats.publishesOut++;
+    ctx.send(session.peer, { type: 'publish', dup: false, qos: message.qos === 0 ? 0 : 1, retain: message.retain, topic: target.topic, msgId, payload: message.payload });
+    if (message.qos === 0) {
+      session.outbound.shift();
+      continue;
+    }
+    const frameTopicId = target.topic.kind === 'short' ? 0 : target.topic.id;
+    session.awaiting = { kind: 'publish', msgId, frameTopicId, message, attempts: 0 };
+    armRetry(ctx, session);
+  }
+  if (session.state === 'awake' && !session.awaiting && !session.retryTimer && session.outbound.length === 0) {
+    session.state = 'asleep';
+    session.lastSeen = ctx.clock.now();
+    ctx.send(session.peer, { type: 'pingresp' });
+  }
+}
+
+/** T_RETRY / N_RETRY (§6.13): resend with DUP, and give the device up after the last retry. */
+function armRetry(ctx: GatewayContext, session: Session): void {
+  const { retryMs, retries } = ctx.config.timers;
+  session.retryTimer = ctx.clock.setTimeout(() => {
+    session.retryTimer = undefined;
+    const awaiting = session.awaiting;
+    if (!awaiting || !session.reachable) return;
+    awaiting.attempts++;
+    if (awaiting.attempts > retries) {
+      session.awaiting = undefined;
+      ctx.lose(session, `no ${awaiting.kind === 'register' ? 'REGACK' : 'PUBACK'} after ${retries} retries`);
+      return;
+    }
+    if (awaiting.kind === 'register') {
+      ctx.send(session.peer, { type: 'register', topicId: awaiting.topicId, msgId: awaiting.msgId, topicName: awaiting.topic });
+    } else {
+      const { message } = awaiting;
+      const topic = topicForDevice(session, message.topic);
+      if (topic?.ready) {
+        ctx.send(session.peer, { type: 'publish', dup: true, qos: 1, retain: message.retain, topic: topic.topic, msgId: awaiting.msgId, payload: message.payload });
+      }
+    }
+    armRetry(ctx, session);
+  }, retryMs);
+}
+
+/** Queues a broker message for the device; a full queue drops its oldest waiting message. */
+export function enqueue(ctx: GatewayContext, session: Session, message: OutboundMessage): void {
+  // A disconnected persistent session keeps QoS 1 and 2 only, as an MQTT broker would.
+  if ((session.state === 'disconnected' || session.state === 'lost') && message.qos === 0) return;
+  if (session.outbound.length >= ctx.config.limits.maxQueued) {
+    const dropAt = session.awaiting?.kind === 'publish' ? 1 : 0; // never the one on the air
+    session.outbound.splice(dropAt, 1);
+    ctx.stats.queueDropped++;
+  }
+  session.outbound.push(message);
+  pump(ctx, session);
+}

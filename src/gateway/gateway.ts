@@ -1,0 +1,216 @@
+import { QlobberDedup } from 'qlobber';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { decode, describe, encode, rejectionFor, type Packet } from '../codec/index.js';
+import type { GatewayConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Radio } from '../radio.js';
+import { topicMatches } from '../topics/match.js';
+import { PredefinedTopics } from '../topics/predefined.js';
+import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
+import type { MqttQos, Upstream, UpstreamMessage } from '../upstream/upstream.js';
+import type { GatewayContext } from './context.js';
+import { enqueue, pump } from './delivery.js';
+import { dispatch } from './dispatcher.js';
+import { makePeer, type Peer } from './peer.js';
+import { Session, type OutboundMessage, type Subscription } from './session.js';
+import { SessionStore } from './session-store.js';
+import { emptyStats, type GatewayStats } from './stats.js';
+
+export interface GatewayOptions {
+  readonly config: GatewayConfig;
+  readonly radios: readonly Radio[];
+  readonly upstream: Upstream;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+}
+
+/** How often keep-alive and sleep timers are checked; precision is ample for second-scale durations. */
+const SUPERVISION_INTERVAL_MS = 1000;
+
+/** The one place that wires radios, sessions and the upstream broker together. */
+export class Gateway implements GatewayContext {
+  readonly config: GatewayConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly stats: GatewayStats = emptyStats();
+  readonly sessions = new SessionStore();
+  readonly upstream: Upstream;
+  private readonly shared: SharedSubscriptions;
+  private readonly radios: readonly Radio[];
+  /** Topic filter → sessions subscribed to it, for routing broker messages. */
+  private readonly routes = new QlobberDedup<Session>({ separator: '/', wildcard_one: '+', wildcard_some: '#', match_empty_levels: true });
+  private readonly globalPredefined: PredefinedTopics;
+  private readonly clientPredefined = new Map<string, PredefinedTopics>();
+  private supervisionTimer: TimerHandle | undefined;
+  private running = false;
+
+  constructor(options: GatewayOptions) {
+    this.config = options.config;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger;
+    this.upstream = options.upstream;
+    this.radios = options.radios;
+    this.shared = new SharedSubscriptions(this.upstream);
+    this.globalPredefined = new PredefinedTopics(Object.entries(this.config.predefined).map(([id, name]) => [Number(id), name]));
+    for (const [clientId, client] of Object.entries(this.config.clients)) {
+      const entries = Object.entries(client.predefined).map(([id, name]) => [Number(id), name] as const);
+      this.clientPredefined.set(clientId, this.globalPredefined.withOverrides(entries));
+    }
+  }
+
+  /** Connects upstream, then opens every radio; a radio that cannot open stops the start with its error. */
+  async start(): Promise<void> {
+    this.upstream.on('message', (message) => this.route(message));
+    await this.upstream.start();
+    for (const radio of this.radios) {
+      radio.on('datagram', (data, from) => this.receive(radio, data, from));
+      radio.on('error', (error) => this.logger.warn({ radio: radio.name, err: error.message }, 'radio error'));
+      await radio.start();
+      this.logger.info({ radio: radio.name }, 'radio listening');
+    }
+    this.running = true;
+    this.scheduleSupervision();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.supervisionTimer) this.clock.clearTimeout(this.supervisionTimer);
+    for (const session of this.sessions.values()) {
+      if (session.retryTimer) this.clock.clearTimeout(session.retryTimer);
+    }
+    await Promise.all(this.radios.map((radio) => radio.close()));
+    await this.upstream.close();
+  }
+
+  /** A snapshot for logs and status output. */
+  status(): { sessions: number; filters: number; upstream: string; stats: GatewayStats } {
+    return { sessions: this.sessions.size, filters: this.shared.filters, upstream: this.upstream.state, stats: { ...this.stats } };
+  }
+
+  /** One frame from a radio: decode, unwrap a forwarder's encapsulation, dispatch. Never throws. */
+  receive(radio: Radio, data: Buffer, from: string): void {
+    this.stats.datagramsIn++;
+    if (data.length > this.config.limits.maxMessageSize) {
+      this.stats.oversized++;
+      return;
+    }
+    const result = decode(data);
+    if (!result.ok) {
+      this.stats.malformed++;
+      this.logger.debug({ radio: radio.name, from, code: result.error.code, offset: result.error.offset }, 'malformed frame dropped');
+      const answer = rejectionFor(data, result.error);
+      if (answer && this.sessions.atPeer(makePeer(radio, from))) this.send(makePeer(radio, from), answer);
+      return;
+    }
+    const packet = result.packet;
+    try {
+      if (packet.type === 'encapsulated') {
+        dispatch(this, makePeer(radio, from, Buffer.from(packet.wirelessNodeId)), packet.packet);
+      } else {
+        dispatch(this, makePeer(radio, from), packet);
+      }
+    } catch (error) {
+      // One device's fault must never take the gateway down for the others.
+      this.stats.unexpected++;
+      this.logger.error({ radio: radio.name, from, packet: describe(packet), err: (error as Error).stack }, 'handler failed');
+    }
+  }
+
+  predefinedFor(clientId: string | undefined): PredefinedTopics {
+    return (clientId !== undefined ? this.clientPredefined.get(clientId) : undefined) ?? this.globalPredefined;
+  }
+
+  send(peer: Peer, packet: Packet): void {
+    let frame: Buffer;
+    try {
+      const inner = encode(packet);
+      frame = peer.wirelessNodeId ? encode({ type: 'encapsulated', radius: 0, wirelessNodeId: peer.wirelessNodeId, packet: packet as never }) : inner;
+    } catch (error) {
+      this.stats.encodeFailed++;
+      this.logger.warn({ peer: peer.key, packet: packet.type, err: (error as Error).message }, 'frame not sent: cannot encode');
+      return;
+    }
+    this.stats.datagramsOut++;
+    peer.radio.send(peer.address, frame);
+  }
+
+  pump(session: Session): void {
+    pump(this, session);
+  }
+
+  enqueue(session: Session, message: OutboundMessage): void {
+    enqueue(this, session, message);
+  }
+
+  subscribe(session: Session, subscription: Subscription): Promise<MqttQos> {
+    const previous = session.subscriptions.get(subscription.filter);
+    session.subscriptions.set(subscription.filter, subscription);
+    if (!previous) this.routes.add(subscription.filter, session);
+    return this.shared.subscribe(session.clientId, subscription.filter, subscription.qos);
+  }
+
+  unsubscribe(session: Session, filter: string): void {
+    if (!session.subscriptions.delete(filter)) return;
+    this.routes.remove(filter, session);
+    this.shared.unsubscribe(session.clientId, filter).catch((error: Error) => this.logger.warn({ filter, err: error.message }, 'upstream unsubscribe failed'));
+  }
+
+  lose(session: Session, reason: string): void {
+    this.stats.sessionsLost++;
+    this.logger.info({ clientId: session.clientId, reason }, 'client lost');
+    if (session.retryTimer) this.clock.clearTimeout(session.retryTimer);
+    session.retryTimer = undefined;
+    session.awaiting = undefined;
+    const will = session.will;
+    if (will) {
+      this.stats.willsPublished++;
+      this.upstream.publish({ ...will }).catch((error: Error) => this.logger.warn({ clientId: session.clientId, err: error.message }, 'will not published'));
+    }
+    if (session.cleanSession) {
+      this.destroy(session);
+      return;
+    }
+    session.state = 'lost';
+    this.sessions.unbindPeer(session);
+  }
+
+  destroy(session: Session): void {
+    if (session.retryTimer) this.clock.clearTimeout(session.retryTimer);
+    session.retryTimer = undefined;
+    for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter);
+    this.sessions.remove(session);
+    session.state = 'disconnected';
+  }
+
+  /** A broker message: queue it for every device whose subscriptions match, at the granted QoS. */
+  private route(message: UpstreamMessage): void {
+    const sessions = this.routes.match(message.topic);
+    if (sessions.size === 0) return;
+    const payload = message.payload;
+    for (const session of sessions) {
+      const granted = Session.grantedQos(session.subscriptions.values(), (filter) => topicMatches(filter, message.topic));
+      if (granted === undefined) continue;
+      enqueue(this, session, { topic: message.topic, payload, qos: Math.min(granted, message.qos) as MqttQos, retain: message.retain });
+    }
+  }
+
+  /** Keep-alive and sleep supervision (§6.14): silent for duration × tolerance means lost. */
+  private supervise(): void {
+    const now = this.clock.now();
+    const tolerance = this.config.timers.keepAliveTolerance;
+    for (const session of [...this.sessions.values()]) {
+      const period = session.state === 'asleep' ? session.sleepDuration : session.state === 'active' || session.state === 'awake' || session.state === 'connecting' ? session.keepAlive : 0;
+      if (period > 0 && now - session.lastSeen > period * tolerance * 1000) {
+        this.lose(session, session.state === 'asleep' ? 'sleep duration expired' : 'keep-alive expired');
+      }
+    }
+  }
+
+  private scheduleSupervision(): void {
+    if (!this.running) return;
+    this.supervisionTimer = this.clock.setTimeout(() => {
+      this.supervise();
+      this.scheduleSupervision();
+    }, SUPERVISION_INTERVAL_MS);
+  }
+}

@@ -1,0 +1,94 @@
+import { ReturnCode, type Connect, type WillMsg, type WillTopic } from '../../codec/packets.js';
+import type { GatewayContext } from '../context.js';
+import type { Peer } from '../peer.js';
+import { Session, toMqttQos } from '../session.js';
+
+/** Protocol ID of MQTT-SN v1.2 (§5.3.8); anything else is refused with "not supported". */
+const PROTOCOL_ID_V12 = 0x01;
+
+/** CONNECT (§6.3): find or create the session by client ID, then ask for the will if flagged. */
+export function handleConnect(ctx: GatewayContext, peer: Peer, packet: Connect): void {
+  if (packet.protocolId !== PROTOCOL_ID_V12 || packet.clientId.length === 0) {
+    ctx.send(peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
+    return;
+  }
+  // A different client that used this address before has gone (the address was reused).
+  const previousAtPeer = ctx.sessions.atPeer(peer);
+  if (previousAtPeer && previousAtPeer.clientId !== packet.clientId) ctx.sessions.unbindPeer(previousAtPeer);
+
+  let session = ctx.sessions.get(packet.clientId);
+  if (!session) {
+    if (ctx.sessions.size >= ctx.config.limits.maxClients) {
+      ctx.logger.warn({ clientId: packet.clientId, limit: ctx.config.limits.maxClients }, 'CONNECT refused: maxClients reached');
+      ctx.stats.congestion++;
+      ctx.send(peer, { type: 'connack', returnCode: ReturnCode.Congestion });
+      return;
+    }
+    session = new Session(packet.clientId, peer, ctx.predefinedFor(packet.clientId), ctx.clock.now());
+    ctx.sessions.add(session);
+  } else {
+    ctx.sessions.move(session, peer);
+    if (packet.cleanSession) resetSession(ctx, session);
+  }
+  cancelAwaiting(ctx, session);
+  session.cleanSession = packet.cleanSession;
+  session.keepAlive = packet.duration;
+  session.lastSeen = ctx.clock.now();
+  // The device may have lost its topic table (reboot): register again before using an ID (§6.10).
+  session.registry.forgetKnown();
+
+  if (packet.will) {
+    session.state = 'connecting';
+    session.pendingWill = undefined;
+    ctx.send(peer, { type: 'willtopicreq' });
+    return;
+  }
+  if (packet.cleanSession) session.will = undefined; // clean + no will: delete both (§6.3)
+  accept(ctx, session);
+}
+
+/** WILLTOPIC: an empty one means "no will"; otherwise ask for the message. */
+export function handleWillTopic(ctx: GatewayContext, session: Session, packet: WillTopic): void {
+  if (packet.topic.length === 0) {
+    session.will = undefined;
+    accept(ctx, session);
+    return;
+  }
+  if (packet.qos === -1) {
+    ctx.send(session.peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
+    return;
+  }
+  session.pendingWill = { topic: packet.topic, qos: toMqttQos(packet.qos), retain: packet.retain };
+  ctx.send(session.peer, { type: 'willmsgreq' });
+}
+
+export function handleWillMsg(ctx: GatewayContext, session: Session, packet: WillMsg): void {
+  if (!session.pendingWill) {
+    ctx.stats.unexpected++;
+    return;
+  }
+  session.will = { ...session.pendingWill, payload: Buffer.from(packet.payload) };
+  session.pendingWill = undefined;
+  accept(ctx, session);
+}
+
+function accept(ctx: GatewayContext, session: Session): void {
+  session.state = 'active';
+  ctx.send(session.peer, { type: 'connack', returnCode: ReturnCode.Accepted });
+  ctx.logger.debug({ clientId: session.clientId, peer: session.peer.key, clean: session.cleanSession }, 'client connected');
+  ctx.pump(session);
+}
+
+/** Clean session: subscriptions, topic IDs, will and queued messages all go (§6.3). */
+function resetSession(ctx: GatewayContext, session: Session): void {
+  for (const filter of [...session.subscriptions.keys()]) ctx.unsubscribe(session, filter);
+  session.registry.clear();
+  session.will = undefined;
+  session.outbound.length = 0;
+}
+
+function cancelAwaiting(ctx: GatewayContext, session: Session): void {
+  if (session.retryTimer) ctx.clock.clearTimeout(session.retryTimer);
+  session.retryTimer = undefined;
+  session.awaiting = undefined;
+}

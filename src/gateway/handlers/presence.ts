@@ -1,0 +1,53 @@
+import type { Disconnect, PingReq } from '../../codec/packets.js';
+import type { GatewayContext } from '../context.js';
+import type { Peer } from '../peer.js';
+import type { Session } from '../session.js';
+
+/**
+ * PINGREQ (§6.14): from an active device, answered at once; carrying a client ID, a sleeping
+ * device wakes up: its buffered messages go out first and PINGRESP closes the flush (see pump).
+ */
+export function handlePingReq(ctx: GatewayContext, peer: Peer, packet: PingReq): void {
+  if (packet.clientId !== undefined) {
+    const session = ctx.sessions.get(packet.clientId);
+    if (session && (session.state === 'asleep' || session.state === 'awake')) {
+      ctx.sessions.move(session, peer); // it may wake up behind a new port
+      session.lastSeen = ctx.clock.now();
+      session.state = 'awake';
+      ctx.pump(session);
+      return;
+    }
+    if (!session || session.peer.key !== peer.key) return; // wrong client ID: ignore (§6.14)
+  }
+  const session = ctx.sessions.atPeer(peer);
+  if (!session || !session.reachable) {
+    ctx.stats.unexpected++;
+    ctx.send(peer, { type: 'disconnect' });
+    return;
+  }
+  ctx.send(peer, { type: 'pingresp' });
+}
+
+/** DISCONNECT (§6.14): with a duration the device goes to sleep, otherwise it leaves; no will either way. */
+export function handleDisconnect(ctx: GatewayContext, peer: Peer, packet: Disconnect): void {
+  const session = ctx.sessions.atPeer(peer);
+  ctx.send(peer, { type: 'disconnect' });
+  if (!session) return;
+  // A zero duration is unspecified; treat it as a plain DISCONNECT (as Paho does).
+  if (packet.duration !== undefined && packet.duration > 0) {
+    session.state = 'asleep';
+    session.sleepDuration = packet.duration;
+    session.lastSeen = ctx.clock.now();
+    return;
+  }
+  disconnect(ctx, session);
+}
+
+function disconnect(ctx: GatewayContext, session: Session): void {
+  if (session.cleanSession) {
+    ctx.destroy(session);
+    return;
+  }
+  session.state = 'disconnected';
+  ctx.sessions.unbindPeer(session);
+}

@@ -1,0 +1,117 @@
+import { ReturnCode, type Publish, type PublishTopic, type Puback } from '../../codec/packets.js';
+import { hasWildcard } from '../../topics/names.js';
+import type { PredefinedTopics } from '../../topics/predefined.js';
+import type { GatewayContext } from '../context.js';
+import type { Peer } from '../peer.js';
+import { toMqttQos, type Session } from '../session.js';
+
+/** The topic ID field to echo in a PUBACK: the ID, or the two short-name octets. */
+function topicIdField(topic: PublishTopic): number {
+  return topic.kind === 'short' ? Buffer.from(topic.name, 'utf8').readUInt16BE(0) : topic.id;
+}
+
+type Resolved = { readonly ok: true; readonly name: string } | { readonly ok: false; readonly returnCode: number };
+
+/** The topic name a device PUBLISH refers to (§6.5, §6.7, short names §3). */
+function resolveTopic(topic: PublishTopic, session: Session | undefined, predefined: PredefinedTopics): Resolved {
+  switch (topic.kind) {
+    case 'normal': {
+      const name = session?.registry.nameOf(topic.id);
+      return name === undefined ? { ok: false, returnCode: ReturnCode.InvalidTopicId } : { ok: true, name };
+    }
+    case 'predefined': {
+      const name = predefined.name(topic.id);
+      return name === undefined ? { ok: false, returnCode: ReturnCode.InvalidTopicId } : { ok: true, name };
+    }
+    case 'short':
+      return hasWildcard(topic.name) ? { ok: false, returnCode: ReturnCode.NotSupported } : { ok: true, name: topic.name };
+  }
+}
+
+/** QoS -1 (§6.8): no session needed, no answer ever; predefined and short topics only. */
+export function handlePublishWithoutSession(ctx: GatewayContext, peer: Peer, packet: Publish): void {
+  const session = ctx.sessions.atPeer(peer);
+  const allowedKind = packet.topic.kind !== 'normal' || session !== undefined;
+  const resolved = resolveTopic(packet.topic, session, ctx.predefinedFor(session?.clientId));
+  if (!ctx.config.qosMinusOne || !allowedKind || !resolved.ok) {
+    ctx.stats.qosMinusOneDropped++;
+    return;
+  }
+  ctx.stats.publishesIn++;
+  ctx.upstream
+    .publish({ topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain })
+    .catch((error: Error) => ctx.logger.warn({ err: error.message }, 'QoS -1 publish not forwarded'));
+}
+
+/** PUBLISH QoS 0/1 from a connected device; QoS 1 is acknowledged once the broker has it. */
+export function handlePublish(ctx: GatewayContext, session: Session, packet: Publish): void {
+  const resolved = resolveTopic(packet.topic, session, session.registry.predefined);
+  const ack = (returnCode: number): void =>
+    ctx.send(session.peer, { type: 'puback', topicId: topicIdField(packet.topic), msgId: packet.msgId, returnCode });
+  if (!resolved.ok) {
+    // MQTT-SN 1.2 §6.6: rejected "regardless of QoS", so the device can re-register.
+    ctx.stats.invalidTopic++;
+    ack(resolved.returnCode);
+    return;
+  }
+  if (packet.qos === 0) {
+    ctx.stats.publishesIn++;
+    ctx.upstream
+      .publish({ topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain })
+      .catch((error: Error) => ctx.logger.warn({ err: error.message, clientId: session.clientId }, 'QoS 0 publish not forwarded'));
+    return;
+  }
+  if (packet.qos === 2) {
+    // QoS 2 toward the broker comes with PUBREC/PUBREL support; until then it is refused, not downgraded.
+    ack(ReturnCode.NotSupported);
+    return;
+  }
+  if (packet.dup && session.upstreamPending.has(packet.msgId)) return; // the broker's ack will answer it
+  if (packet.dup && session.recentlyAcked.includes(packet.msgId)) {
+    ack(ReturnCode.Accepted); // our PUBACK was lost; the broker already has the message
+    return;
+  }
+  if (session.upstreamPending.size >= ctx.config.limits.maxInflight) {
+    ctx.stats.congestion++;
+    ack(ReturnCode.Congestion);
+    return;
+  }
+  ctx.stats.publishesIn++;
+  session.upstreamPending.add(packet.msgId);
+  ctx.upstream.publish({ topic: resolved.name, payload: packet.payload, qos: toMqttQos(packet.qos), retain: packet.retain }).then(
+    () => {
+      session.upstreamPending.delete(packet.msgId);
+      session.rememberAcked(packet.msgId);
+      ack(ReturnCode.Accepted);
+    },
+    (error: Error) => {
+      // No PUBACK: the device retries, and the retry is forwarded again (at least once).
+      session.upstreamPending.delete(packet.msgId);
+      ctx.logger.warn({ err: error.message, clientId: session.clientId }, 'QoS 1 publish not accepted by the broker');
+    },
+  );
+}
+
+/** PUBACK from the device for a message the gateway delivered (§6.6). */
+export function handlePuback(ctx: GatewayContext, session: Session, packet: Puback): void {
+  const awaiting = session.awaiting;
+  if (awaiting?.kind !== 'publish' || awaiting.msgId !== packet.msgId) return; // unknown MsgId: ignore
+  ctx.clock.clearTimeout(session.retryTimer!);
+  session.retryTimer = undefined;
+  session.awaiting = undefined;
+  if (packet.returnCode === ReturnCode.InvalidTopicId && awaiting.frameTopicId !== 0) {
+    // The device lost this ID: register the name again and resend (§6.10, as EMQX does).
+    session.registry.forgetKnown();
+  } else if (packet.returnCode === ReturnCode.Congestion) {
+    // The device is busy: keep the message and offer it again after T_RETRY.
+    session.retryTimer = ctx.clock.setTimeout(() => {
+      session.retryTimer = undefined;
+      ctx.pump(session);
+    }, ctx.config.timers.retryMs);
+    return;
+  } else {
+    if (packet.returnCode !== ReturnCode.Accepted) ctx.stats.deliveryFailed++;
+    session.outbound.shift();
+  }
+  ctx.pump(session);
+}

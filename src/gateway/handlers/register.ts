@@ -1,0 +1,43 @@
+import { ReturnCode, type Regack, type Register } from '../../codec/packets.js';
+import type { GatewayContext } from '../context.js';
+import type { Session } from '../session.js';
+
+/** REGISTER from the device (§6.5): the same name always gets the same ID. */
+export function handleRegister(ctx: GatewayContext, session: Session, packet: Register): void {
+  // A name with a predefined ID gets that ID back, so both sides agree on one number.
+  const predefinedId = session.registry.predefined.id(packet.topicName);
+  const result = predefinedId !== undefined ? { ok: true as const, id: predefinedId } : session.registry.register(packet.topicName);
+  if (!result.ok) {
+    // Wildcards and empty names cannot be registered; an exhausted ID space will not heal by waiting.
+    ctx.send(session.peer, { type: 'regack', topicId: 0, msgId: packet.msgId, returnCode: ReturnCode.NotSupported });
+    ctx.logger.debug({ clientId: session.clientId, topic: packet.topicName, reason: result.reason }, 'REGISTER refused');
+    return;
+  }
+  session.registry.markKnown(result.id);
+  ctx.send(session.peer, { type: 'regack', topicId: result.id, msgId: packet.msgId, returnCode: ReturnCode.Accepted });
+}
+
+/** REGACK from the device, answering the gateway's REGISTER before a delivery (§6.10). */
+export function handleRegack(ctx: GatewayContext, session: Session, packet: Regack): void {
+  const awaiting = session.awaiting;
+  if (awaiting?.kind !== 'register' || awaiting.msgId !== packet.msgId) return; // unexpected MsgId: ignore
+  ctx.clock.clearTimeout(session.retryTimer!);
+  session.retryTimer = undefined;
+  session.awaiting = undefined;
+  if (packet.returnCode === ReturnCode.Accepted) {
+    session.registry.markKnown(awaiting.topicId);
+  } else if (packet.returnCode === ReturnCode.Congestion) {
+    session.retryTimer = ctx.clock.setTimeout(() => {
+      session.retryTimer = undefined;
+      ctx.pump(session);
+    }, ctx.config.timers.retryMs);
+    return;
+  } else {
+    // "I don't want this topic": drop the messages waiting on it (§6.10).
+    const before = session.outbound.length;
+    const kept = session.outbound.filter((message) => message.topic !== awaiting.topic);
+    session.outbound.splice(0, session.outbound.length, ...kept);
+    ctx.stats.deliveryFailed += before - kept.length;
+  }
+  ctx.pump(session);
+}

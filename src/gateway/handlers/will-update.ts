@@ -1,0 +1,26 @@
+import { ReturnCode, type WillMsgUpd, type WillTopicUpd } from '../../codec/packets.js';
+import type { GatewayContext } from '../context.js';
+import { toMqttQos, type Session } from '../session.js';
+
+/** WILLTOPICUPD (§6.4): an empty one deletes the will; otherwise topic, QoS and retain change. */
+export function handleWillTopicUpd(ctx: GatewayContext, session: Session, packet: WillTopicUpd): void {
+  if (packet.topic.length === 0) {
+    session.will = undefined;
+  } else if (packet.qos === -1) {
+    ctx.send(session.peer, { type: 'willtopicresp', returnCode: ReturnCode.NotSupported });
+    return;
+  } else {
+    session.will = { topic: packet.topic, qos: toMqttQos(packet.qos), retain: packet.retain, payload: session.will?.payload ?? Buffer.alloc(0) };
+  }
+  ctx.send(session.peer, { type: 'willtopicresp', returnCode: ReturnCode.Accepted });
+}
+
+/** WILLMSGUPD (§6.4): replaces the will message; without a will topic there is nothing to attach it to. */
+export function handleWillMsgUpd(ctx: GatewayContext, session: Session, packet: WillMsgUpd): void {
+  if (!session.will) {
+    ctx.send(session.peer, { type: 'willmsgresp', returnCode: ReturnCode.NotSupported });
+    return;
+  }
+  session.will = { ...session.will, payload: Buffer.from(packet.payload) };
+  ctx.send(session.peer, { type: 'willmsgresp', returnCode: ReturnCode.Accepted });
+}

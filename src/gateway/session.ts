@@ -1,0 +1,109 @@
+import type { Qos } from '../codec/packets.js';
+import type { TimerHandle } from '../clock.js';
+import { TopicRegistry } from '../topics/registry.js';
+import type { PredefinedTopics } from '../topics/predefined.js';
+import type { MqttQos } from '../upstream/upstream.js';
+import type { Peer } from './peer.js';
+
+/**
+ * Client states as the gateway sees them (MQTT-SN 1.2 §6.14), plus `connecting` while the
+ * will topic and message are being asked for at CONNECT (§6.3).
+ */
+export type SessionState = 'connecting' | 'active' | 'asleep' | 'awake' | 'disconnected' | 'lost';
+
+export interface Will {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: MqttQos;
+  readonly retain: boolean;
+}
+
+/** How the device named a subscription; the MQTT filter is what the broker and matching use. */
+export interface Subscription {
+  readonly filter: string;
+  readonly qos: MqttQos;
+  readonly kind: 'name' | 'predefined' | 'short';
+}
+
+/** A message waiting to reach the device. */
+export interface OutboundMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: MqttQos;
+  readonly retain: boolean;
+}
+
+/** What the gateway has sent the device and waits an acknowledgement for. */
+export type Awaiting =
+  | { readonly kind: 'register'; readonly msgId: number; readonly topicId: number; readonly topic: string; attempts: number }
+  | { readonly kind: 'publish'; readonly msgId: number; readonly frameTopicId: number; readonly message: OutboundMessage; attempts: number };
+
+/** Everything the gateway keeps about one device, found by client ID (so NAT or a reboot keeps it). */
+export class Session {
+  state: SessionState = 'connecting';
+  peer: Peer;
+  cleanSession = true;
+  /** Keep-alive in seconds from CONNECT; 0 disables supervision. */
+  keepAlive = 0;
+  /** Sleep duration in seconds from DISCONNECT (§6.14). */
+  sleepDuration = 0;
+  lastSeen: number;
+  will: Will | undefined;
+  /** The will topic received at CONNECT while the will message is still being asked for. */
+  pendingWill: Omit<Will, 'payload'> | undefined;
+  readonly registry: TopicRegistry;
+  readonly subscriptions = new Map<string, Subscription>();
+  /** Messages for the device, oldest first; delivered one QoS 1 exchange at a time (§6.14 note). */
+  readonly outbound: OutboundMessage[] = [];
+  awaiting: Awaiting | undefined;
+  retryTimer: TimerHandle | undefined;
+  /** SUBACKs still waiting for the broker: deliveries hold so SUBACK precedes the first PUBLISH. */
+  pendingSubacks = 0;
+  /** Device QoS 1 publishes sent to the broker and not yet acknowledged by it, by MsgId. */
+  readonly upstreamPending = new Set<number>();
+  /** MsgIds of device publishes recently acknowledged, to answer a retransmission without forwarding twice. */
+  readonly recentlyAcked: number[] = [];
+  private nextMsgId = 1;
+
+  constructor(
+    readonly clientId: string,
+    peer: Peer,
+    predefined: PredefinedTopics,
+    now: number,
+  ) {
+    this.peer = peer;
+    this.lastSeen = now;
+    this.registry = new TopicRegistry(predefined);
+  }
+
+  /** MsgIds toward the device: 1..65535, never 0 (MQTT-SN 1.2 §5.3.6). */
+  allocateMsgId(): number {
+    const id = this.nextMsgId;
+    this.nextMsgId = id === 0xffff ? 1 : id + 1;
+    return id;
+  }
+
+  /** States in which messages may be sent to the device right now. */
+  get reachable(): boolean {
+    return this.state === 'active' || this.state === 'awake';
+  }
+
+  rememberAcked(msgId: number): void {
+    this.recentlyAcked.push(msgId);
+    if (this.recentlyAcked.length > 16) this.recentlyAcked.shift();
+  }
+
+  /** The best QoS among this device's subscriptions matching `topic`, if any. */
+  static grantedQos(subscriptions: Iterable<Subscription>, matches: (filter: string) => boolean): MqttQos | undefined {
+    let best: MqttQos | undefined;
+    for (const subscription of subscriptions) {
+      if (matches(subscription.filter) && (best === undefined || subscription.qos > best)) best = subscription.qos;
+    }
+    return best;
+  }
+}
+
+/** MQTT-SN QoS -1 is not an MQTT QoS; callers reject it before asking. */
+export function toMqttQos(qos: Qos): MqttQos {
+  return qos <= 0 ? 0 : qos === 1 ? 1 : 2;
+}

@@ -1,0 +1,47 @@
+/** Counters a user checks when something goes missing: every drop is counted somewhere here. */
+export interface GatewayStats {
+  datagramsIn: number;
+  datagramsOut: number;
+  /** Frames that failed to decode (dropped). */
+  malformed: number;
+  /** Decodable frames that made no sense in the device's state (dropped). */
+  unexpected: number;
+  /** Frames larger than limits.maxMessageSize (dropped). */
+  oversized: number;
+  publishesIn: number;
+  publishesOut: number;
+  /** Device publishes refused with "rejected: congestion". */
+  congestion: number;
+  /** Device publishes refused with "rejected: invalid topic ID". */
+  invalidTopic: number;
+  /** QoS -1 publishes dropped (disabled, or topic not predefined/short). */
+  qosMinusOneDropped: number;
+  /** Messages for a device dropped because its queue was full. */
+  queueDropped: number;
+  /** Deliveries abandoned after the retries ran out or the device refused the topic. */
+  deliveryFailed: number;
+  /** Frames the gateway could not encode (e.g. too long for the radio). */
+  encodeFailed: number;
+  willsPublished: number;
+  sessionsLost: number;
+}
+
+export function emptyStats(): GatewayStats {
+  return {
+    datagramsIn: 0,
+    datagramsOut: 0,
+    malformed: 0,
+    unexpected: 0,
+    oversized: 0,
+    publishesIn: 0,
+    publishesOut: 0,
+    congestion: 0,
+    invalidTopic: 0,
+    qosMinusOneDropped: 0,
+    queueDropped: 0,
+    deliveryFailed: 0,
+    encodeFailed: 0,
+    willsPublished: 0,
+    sessionsLost: 0,
+  };
+}

@@ -1,0 +1,23 @@
+import type { Radio } from './radio.js';
+import { RadioError } from './radio.js';
+
+/**
+ * Builds a radio from its URL. Each transport is imported only when configured, so a missing
+ * native module (serialport, noble) disables only the radio that needs it.
+ */
+export async function createRadio(url: string): Promise<Radio> {
+  const scheme = /^([a-z0-9+.-]+):\/\//i.exec(url)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case 'udp':
+    case 'udp6': {
+      const { UdpRadio } = await import('../radios/udp.js');
+      return new UdpRadio({ url });
+    }
+    case 'serial':
+    case 'xbee':
+    case 'ble':
+      throw new RadioError('bad-url', `radio ${url}: ${scheme} radios are not available in this version yet; use udp:// or udp6://`);
+    default:
+      throw new RadioError('bad-url', `radio ${url}: unknown radio type "${scheme ?? url}"; expected udp://HOST:PORT or udp6://[HOST]:PORT`);
+  }
+}

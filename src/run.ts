@@ -1,0 +1,54 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Clock } from './clock.js';
+import type { GatewayConfig } from './config/schema.js';
+import { Gateway } from './gateway/gateway.js';
+import type { Logger } from './log.js';
+import type { Radio } from './radio.js';
+import { createRadio } from './radios.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './upstream/embedded-broker.js';
+import { MqttUpstream } from './upstream/mqtt-upstream.js';
+
+export interface RunningGateway {
+  readonly gateway: Gateway;
+  /** The broker the gateway forwards to (the embedded one when none was configured). */
+  readonly brokerUrl: string;
+  readonly radios: readonly Radio[];
+  readonly embeddedBroker: EmbeddedBroker | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts a whole gateway from a validated config: embedded broker if needed, upstream, radios. */
+export async function runGateway(config: GatewayConfig, logger: Logger, clock?: Clock): Promise<RunningGateway> {
+  const radios = await Promise.all(config.radios.map((url) => createRadio(url)));
+  const embeddedBroker = config.broker.url === undefined ? await startEmbeddedBroker(config.embeddedPort) : undefined;
+  if (embeddedBroker) logger.info({ url: embeddedBroker.url }, 'no broker configured: embedded broker started');
+  const brokerUrl = config.broker.url ?? embeddedBroker!.url;
+  const upstream = new MqttUpstream({
+    url: brokerUrl,
+    clientId: config.broker.clientId ?? `mqttsn-gateway-${hostname()}-${randomBytes(3).toString('hex')}`,
+    keepAlive: config.broker.keepAlive,
+    reconnectMs: config.broker.reconnectMs,
+    logger,
+    ...(config.broker.username !== undefined ? { username: config.broker.username } : {}),
+    ...(config.broker.password !== undefined ? { password: config.broker.password } : {}),
+  });
+  const gateway = new Gateway({ config, radios, upstream, logger, ...(clock ? { clock } : {}) });
+  try {
+    await gateway.start();
+  } catch (error) {
+    await gateway.stop().catch(() => undefined);
+    await embeddedBroker?.close();
+    throw error;
+  }
+  return {
+    gateway,
+    brokerUrl,
+    radios,
+    embeddedBroker,
+    stop: async () => {
+      await gateway.stop();
+      await embeddedBroker?.close();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import net from 'node:net';
+import { Aedes } from 'aedes';
+
+export interface EmbeddedBroker {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The broker a bare machine gets when no upstream is named: aedes, in process, on loopback. */
+export async function startEmbeddedBroker(port: number, host = '127.0.0.1'): Promise<EmbeddedBroker> {
+  const broker = await Aedes.createBroker();
+  const server = net.createServer(broker.handle);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw explainListenError(error as NodeJS.ErrnoException, host, port);
+  }
+  const bound = (server.address() as net.AddressInfo).port;
+  return {
+    url: `mqtt://${host}:${bound}`,
+    port: bound,
+    close: async () => {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Error thrown when the embedded broker cannot start; the message says what to do instead. */
+export class EmbeddedBrokerError extends Error {
+  override readonly name = 'EmbeddedBrokerError';
+}
+
+function explainListenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  if (error.code === 'EADDRINUSE') {
+    return new EmbeddedBrokerError(
+      `port ${port} on ${host} is already in use, so the embedded broker cannot start. ` +
+        `If an MQTT broker is already running there, use it: --broker mqtt://${host}:${port}. ` +
+        `Otherwise choose a free port for the embedded broker: --embedded-port ${port === 1883 ? 1884 + 1 : port + 1}.`,
+    );
+  }
+  return new EmbeddedBrokerError(`embedded broker cannot listen on ${host}:${port}: ${error.message}`);
+}

@@ -1,0 +1,99 @@
+import { EventEmitter } from 'node:events';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from '../log.js';
+import type { MqttQos, Upstream, UpstreamEvents, UpstreamMessage, UpstreamState } from './upstream.js';
+
+export interface MqttUpstreamOptions {
+  /** `mqtt://host:port` or `mqtts://host:port`. */
+  readonly url: string;
+  readonly clientId: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly keepAlive: number;
+  /** Milliseconds between reconnect attempts. */
+  readonly reconnectMs: number;
+  readonly logger: Logger;
+}
+
+/** The broker over TCP with MQTT.js, which keeps the session, queues while offline and resubscribes. */
+export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstream {
+  private client: MqttClient | undefined;
+  private currentState: UpstreamState = 'connecting';
+
+  constructor(private readonly options: MqttUpstreamOptions) {
+    super();
+  }
+
+  get state(): UpstreamState {
+    return this.currentState;
+  }
+
+  start(): Promise<void> {
+    const { url, clientId, username, password, keepAlive, reconnectMs, logger } = this.options;
+    const clientOptions: IClientOptions = {
+      clientId,
+      keepalive: keepAlive,
+      reconnectPeriod: reconnectMs,
+      connectTimeout: 10_000,
+      clean: true,
+      protocolVersion: 4,
+      resubscribe: true,
+      ...(username !== undefined ? { username } : {}),
+      ...(password !== undefined ? { password } : {}),
+    };
+    const client = mqtt.connect(url, clientOptions);
+    this.client = client;
+    client.on('message', (topic, payload, packet) => {
+      this.emit('message', { topic, payload, qos: packet.qos, retain: packet.retain });
+    });
+    client.on('connect', () => this.setState('connected', url));
+    client.on('reconnect', () => this.setState('reconnecting', url));
+    client.on('offline', () => this.setState('offline', url));
+    client.on('error', (error) => logger.warn({ err: error.message, broker: url }, 'upstream broker error'));
+    return new Promise((resolve) => {
+      const settle = (): void => {
+        client.off('connect', settle);
+        client.off('offline', settle);
+        resolve();
+      };
+      client.once('connect', settle);
+      client.once('offline', settle);
+    });
+  }
+
+  async publish(message: UpstreamMessage): Promise<void> {
+    const client = this.requireClient();
+    await client.publishAsync(message.topic, message.payload, { qos: message.qos, retain: message.retain });
+  }
+
+  async subscribe(filter: string, qos: MqttQos): Promise<MqttQos> {
+    const client = this.requireClient();
+    const grants = await client.subscribeAsync(filter, { qos });
+    const granted = grants[0]?.qos;
+    if (granted === undefined || granted === 128) throw new Error(`broker refused subscription to "${filter}"`);
+    return granted as MqttQos;
+  }
+
+  async unsubscribe(filter: string): Promise<void> {
+    await this.requireClient().unsubscribeAsync(filter);
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await client.endAsync();
+    this.setState('closed');
+  }
+
+  private requireClient(): MqttClient {
+    if (!this.client) throw new Error('upstream is not started');
+    return this.client;
+  }
+
+  private setState(state: UpstreamState, detail?: string): void {
+    if (state === this.currentState) return;
+    this.currentState = state;
+    this.options.logger.info({ state, broker: detail }, `upstream ${state}`);
+    this.emit('state', state, detail);
+  }
+}

@@ -1,0 +1,34 @@
+import type { EventEmitter } from 'node:events';
+
+export type MqttQos = 0 | 1 | 2;
+
+/** A message as the broker sees it. */
+export interface UpstreamMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: MqttQos;
+  readonly retain: boolean;
+}
+
+export type UpstreamState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'closed';
+
+export interface UpstreamEvents {
+  message: [message: UpstreamMessage];
+  state: [state: UpstreamState, detail?: string];
+}
+
+/**
+ * The gateway's link to the MQTT broker. One shared connection serves every device
+ * (an aggregating gateway, MQTT-SN 1.2 §4.2).
+ */
+export interface Upstream extends EventEmitter<UpstreamEvents> {
+  readonly state: UpstreamState;
+  /** Connects; resolves once connected or once the first attempt failed (it keeps retrying). */
+  start(): Promise<void>;
+  /** Resolves when the broker has the message: PUBACK for QoS 1, written to the socket for QoS 0. */
+  publish(message: UpstreamMessage): Promise<void>;
+  /** Resolves with the QoS the broker granted; rejects when the broker refused the filter. */
+  subscribe(filter: string, qos: MqttQos): Promise<MqttQos>;
+  unsubscribe(filter: string): Promise<void>;
+  close(): Promise<void>;
+}
