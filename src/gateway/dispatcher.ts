@@ -15,6 +15,9 @@ import type { Session } from './session.js';
  * session is told so with DISCONNECT (MQTT-SN 1.2 §5.4.21).
  */
 export function dispatch(ctx: GatewayContext, peer: Peer, packet: InnerPacket): void {
+  // Every valid message restarts keep-alive supervision, not only PINGREQ (§6.14 reference (e)).
+  const known = ctx.sessions.atPeer(peer);
+  if (known) known.lastSeen = ctx.clock.now();
   // Packets that need no session.
   switch (packet.type) {
     case 'connect':
@@ -34,13 +37,12 @@ export function dispatch(ctx: GatewayContext, peer: Peer, packet: InnerPacket): 
     default:
       break;
   }
-  const session = ctx.sessions.atPeer(peer);
+  const session = known;
   if (!session || session.state === 'disconnected' || session.state === 'lost') {
     ctx.stats.unexpected++;
     ctx.send(peer, { type: 'disconnect' });
     return;
   }
-  session.lastSeen = ctx.clock.now();
   if (session.state === 'connecting') return dispatchWhileConnecting(ctx, session, packet);
   dispatchConnected(ctx, session, packet);
 }
