@@ -1,0 +1,60 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UdpRadio } from '../../radios/udp.js';
+import { parseConfig } from '../../src/config/load.js';
+import { silentLogger } from '../../src/log.js';
+import { runGateway, type RunningGateway } from '../../src/run.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/upstream/embedded-broker.js';
+import { BrokerClient } from '../helpers/broker-client.js';
+import { RawDevice } from '../helpers/raw-device.js';
+
+describe('UDP over IPv6', () => {
+  let broker: EmbeddedBroker;
+  let running: RunningGateway;
+
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker(0);
+    running = await runGateway(parseConfig({ radios: ['udp6://[::1]:0'], broker: broker.url, logLevel: 'silent' }), silentLogger());
+  });
+
+  afterAll(async () => {
+    await running.stop();
+    await broker.close();
+  });
+
+  it('serves a device on [::1] end to end', async () => {
+    const watcher = await BrokerClient.connect(broker.url);
+    await watcher.subscribe('v6/#');
+    const port = (running.radios[0] as UdpRadio).port;
+    const dev = await RawDevice.open(port, '::1');
+    await dev.connect('v6-dev');
+    dev.send({ type: 'publish', dup: false, qos: 1, retain: false, topic: { kind: 'short', name: 'v6' }, msgId: 1, payload: Buffer.from('over ipv6') });
+    expect((await dev.expect('puback')).returnCode).toBe(0);
+    const [message] = await watcher.waitFor(1);
+    expect(message?.payload.toString()).toBe('over ipv6');
+    dev.close();
+    await watcher.close();
+  });
+});
+
+describe('start-up errors a user can act on', () => {
+  it('an embedded-broker port already taken says how to use that broker instead', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const port = (squatter.address() as net.AddressInfo).port;
+    await expect(startEmbeddedBroker(port)).rejects.toThrow(new RegExp(`port ${port} on 127.0.0.1 is already in use.*--broker mqtt://127.0.0.1:${port}`));
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+  });
+
+  it('a UDP port already taken names the radio and the fix', async () => {
+    const first = new UdpRadio({ url: 'udp://127.0.0.1:0' });
+    await first.start();
+    const second = new UdpRadio({ url: `udp://127.0.0.1:${first.port}` });
+    await expect(second.start()).rejects.toThrow(/already in use.*--radio udp:\/\//);
+    await first.close();
+  });
+
+  it('an unknown radio scheme is refused with the supported ones', async () => {
+    await expect(runGateway(parseConfig({ radios: ['carrier-pigeon://coop'], logLevel: 'silent' }), silentLogger())).rejects.toThrow(/unknown radio type "carrier-pigeon".*udp:\/\//);
+  });
+});
