@@ -11,7 +11,7 @@ type DeviceTopic = { readonly ready: true; readonly topic: PublishTopic } | { re
 /** How to name `topic` to this device: predefined ID, a known normal ID, a short name, or REGISTER first. */
 function topicForDevice(session: Session, topic: string): DeviceTopic {
   const predefinedId = session.registry.predefined.id(topic);
-  if (predefinedId !== undefined) return { ready: true, topic: { kind: 'predefined', id: predefinedId } };
+  if (predefinedId !== undefined && session.predefinedInUse.has(predefinedId)) return { ready: true, topic: { kind: 'predefined', id: predefinedId } };
   const id = session.registry.idOf(topic);
   if (id !== undefined && session.registry.isKnown(id)) return { ready: true, topic: { kind: 'normal', id } };
   if (id === undefined && isShortTopicName(topic)) return { ready: true, topic: { kind: 'short', name: topic } };

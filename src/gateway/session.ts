@@ -52,6 +52,11 @@ export class Session {
   /** The will topic received at CONNECT while the will message is still being asked for. */
   pendingWill: Omit<Will, 'payload'> | undefined;
   readonly registry: TopicRegistry;
+  /**
+   * Predefined IDs this device has used itself (subscribed or published by ID): only these are
+   * used toward it, so a device that does not know the table gets REGISTER instead of a mystery ID.
+   */
+  readonly predefinedInUse = new Set<number>();
   readonly subscriptions = new Map<string, Subscription>();
   /** Messages for the device, oldest first; delivered one QoS 1 exchange at a time (§6.14 note). */
   readonly outbound: OutboundMessage[] = [];

@@ -48,6 +48,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
   const resolved = resolveTopic(packet.topic, session, session.registry.predefined);
   const ack = (returnCode: number): void =>
     ctx.send(session.peer, { type: 'puback', topicId: topicIdField(packet.topic), msgId: packet.msgId, returnCode });
+  if (resolved.ok && packet.topic.kind === 'predefined') session.predefinedInUse.add(packet.topic.id);
   if (!resolved.ok) {
     // MQTT-SN 1.2 §6.6: rejected "regardless of QoS", so the device can re-register.
     ctx.stats.invalidTopic++;

@@ -4,9 +4,9 @@ import type { Session } from '../session.js';
 
 /** REGISTER from the device (§6.5): the same name always gets the same ID. */
 export function handleRegister(ctx: GatewayContext, session: Session, packet: Register): void {
-  // A name with a predefined ID gets that ID back, so both sides agree on one number.
-  const predefinedId = session.registry.predefined.id(packet.topicName);
-  const result = predefinedId !== undefined ? { ok: true as const, id: predefinedId } : session.registry.register(packet.topicName);
+  // A predefined name gets a normal ID too: REGACK carries no topic type, so handing back the
+  // predefined ID would make the device publish it as a normal one.
+  const result = session.registry.register(packet.topicName);
   if (!result.ok) {
     // Wildcards and empty names cannot be registered; an exhausted ID space will not heal by waiting.
     ctx.send(session.peer, { type: 'regack', topicId: 0, msgId: packet.msgId, returnCode: ReturnCode.NotSupported });

@@ -17,8 +17,6 @@ function resolveTarget(session: Session, topic: SubscribeTopic, forSubscribe: bo
       if (!isValidTopicFilter(topic.name)) return { ok: false, returnCode: ReturnCode.NotSupported };
       // A wildcard filter has no single ID: SUBACK says 0x0000 and REGISTER follows per topic.
       if (hasWildcard(topic.name) || !forSubscribe) return { ok: true, filter: topic.name, topicId: 0, kind: 'name' };
-      const predefinedId = session.registry.predefined.id(topic.name);
-      if (predefinedId !== undefined) return { ok: true, filter: topic.name, topicId: predefinedId, kind: 'name' };
       const registered = session.registry.register(topic.name);
       if (!registered.ok) return { ok: false, returnCode: registered.reason === 'exhausted' ? ReturnCode.Congestion : ReturnCode.NotSupported };
       return { ok: true, filter: topic.name, topicId: registered.id, kind: 'name' };
@@ -51,7 +49,8 @@ export function handleSubscribe(ctx: GatewayContext, session: Session, packet: S
   ctx.subscribe(session, { filter: target.filter, qos, kind: target.kind }).then(
     (granted) => {
       session.pendingSubacks--;
-      if (target.topicId !== 0) session.registry.markKnown(target.topicId);
+      if (target.kind === 'predefined') session.predefinedInUse.add(target.topicId);
+      else if (target.topicId !== 0) session.registry.markKnown(target.topicId);
       reply(granted, target.topicId, ReturnCode.Accepted);
       ctx.pump(session);
     },
