@@ -6,7 +6,7 @@ import type { BodyCodec } from './codec.js';
 import { atLeast, exactly, fail } from './codec.js';
 import { DUP, qosBits, qosOf, RETAIN, TopicIdType, topicIdTypeOf } from './flags.js';
 import { MsgType } from './packets.js';
-import type { Puback, Pubcomp, Publish, PublishTopic, Pubrec, Pubrel, Unsuback } from './packets.js';
+import type { Puback, Pubcomp, Publish, PublishTopic, Pubrec, Pubrel, Regack, Unsuback } from './packets.js';
 import { shortName, u16, u8 } from './wire.js';
 
 /** TopicIdType bits for a topic named by id or short name (§5.3.4). */
@@ -68,27 +68,26 @@ export const publish: BodyCodec<Publish> = {
   },
 };
 
-// §5.4.13: TopicId(2) MsgId(2) ReturnCode(1).
-export const puback: BodyCodec<Puback> = {
-  length: exactly(7),
-  size(p) {
-    u16(p.topicId, 'topicId');
-    u16(p.msgId, 'msgId');
-    u8(p.returnCode, 'returnCode');
-    return 5;
-  },
-  write(p, buf, at) {
-    buf.writeUInt16BE(p.topicId, at);
-    buf.writeUInt16BE(p.msgId, at + 2);
-    buf[at + 4] = p.returnCode;
-  },
-  decode: (buf, b) => ({
-    type: 'puback',
-    topicId: buf.readUInt16BE(b),
-    msgId: buf.readUInt16BE(b + 2),
-    returnCode: buf[b + 4] ?? 0,
-  }),
-};
+/** PUBACK (§5.4.13) and REGACK (§5.4.11) share one body: TopicId(2) MsgId(2) ReturnCode(1). */
+export function topicIdAck<P extends Puback | Regack>(type: P['type']): BodyCodec<P> {
+  return {
+    length: exactly(7),
+    size(p) {
+      u16(p.topicId, 'topicId');
+      u16(p.msgId, 'msgId');
+      u8(p.returnCode, 'returnCode');
+      return 5;
+    },
+    write(p, buf, at) {
+      buf.writeUInt16BE(p.topicId, at);
+      buf.writeUInt16BE(p.msgId, at + 2);
+      buf[at + 4] = p.returnCode;
+    },
+    decode: (buf, b) => ({ type, topicId: buf.readUInt16BE(b), msgId: buf.readUInt16BE(b + 2), returnCode: buf[b + 4] ?? 0 }) as P,
+  };
+}
+
+export const puback = topicIdAck<Puback>('puback');
 
 /** PUBREC, PUBREL, PUBCOMP (and UNSUBACK, §5.4.16) are just MsgId(2) (§5.4.14). */
 export function msgIdOnly<P extends Pubrec | Pubrel | Pubcomp | Unsuback>(

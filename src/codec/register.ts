@@ -1,8 +1,9 @@
 /** Topic registration: REGISTER and REGACK (MQTT-SN 1.2 §5.4.10-§5.4.11, reference (g)). */
 import type { BodyCodec } from './codec.js';
-import { atLeast, exactly } from './codec.js';
+import { atLeast } from './codec.js';
 import type { Regack, Register } from './packets.js';
-import { nonEmpty, u16, u8 } from './wire.js';
+import { topicIdAck } from './publish.js';
+import { nonEmpty, u16 } from './wire.js';
 
 // §5.4.10: TopicId(2) MsgId(2) TopicName(rest). A client sends TopicId 0x0000; the name must be
 // non-empty (reference (k) "Topic names"), which the minimum total of 7 enforces on decode.
@@ -26,24 +27,5 @@ export const register: BodyCodec<Register> = {
   }),
 };
 
-// §5.4.11: TopicId(2) MsgId(2) ReturnCode(1).
-export const regack: BodyCodec<Regack> = {
-  length: exactly(7),
-  size(p) {
-    u16(p.topicId, 'topicId');
-    u16(p.msgId, 'msgId');
-    u8(p.returnCode, 'returnCode');
-    return 5;
-  },
-  write(p, buf, at) {
-    buf.writeUInt16BE(p.topicId, at);
-    buf.writeUInt16BE(p.msgId, at + 2);
-    buf[at + 4] = p.returnCode;
-  },
-  decode: (buf, b) => ({
-    type: 'regack',
-    topicId: buf.readUInt16BE(b),
-    msgId: buf.readUInt16BE(b + 2),
-    returnCode: buf[b + 4] ?? 0,
-  }),
-};
+// §5.4.11: same body as PUBACK.
+export const regack = topicIdAck<Regack>('regack');

@@ -67,6 +67,21 @@ export function pump(ctx: GatewayContext, session: Session): void {
   }
 }
 
+/** The device answered what we were waiting for: stop the retry timer and clear the exchange. */
+export function settle(ctx: GatewayContext, session: Session): void {
+  if (session.retryTimer) ctx.clock.clearTimeout(session.retryTimer);
+  session.retryTimer = undefined;
+  session.awaiting = undefined;
+}
+
+/** The device said "rejected: congestion": hold its queue and offer again after T_RETRY (§6.13). */
+export function backOff(ctx: GatewayContext, session: Session): void {
+  session.retryTimer = ctx.clock.setTimeout(() => {
+    session.retryTimer = undefined;
+    pump(ctx, session);
+  }, ctx.config.timers.retryMs);
+}
+
 /** T_RETRY / N_RETRY (§6.13): resend with DUP, and give the device up after the last retry. */
 function armRetry(ctx: GatewayContext, session: Session): void {
   const { retryMs, retries } = ctx.config.timers;

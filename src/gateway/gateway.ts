@@ -9,7 +9,7 @@ import { PredefinedTopics } from '../topics/predefined.js';
 import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
 import type { MqttQos, Upstream, UpstreamMessage } from '../upstream/upstream.js';
 import type { GatewayContext } from './context.js';
-import { enqueue, pump } from './delivery.js';
+import { enqueue, pump, settle } from './delivery.js';
 import { dispatch } from './dispatcher.js';
 import { makePeer, type Peer } from './peer.js';
 import { Session, type OutboundMessage, type Subscription } from './session.js';
@@ -158,9 +158,7 @@ export class Gateway implements GatewayContext {
   lose(session: Session, reason: string): void {
     this.stats.sessionsLost++;
     this.logger.info({ clientId: session.clientId, reason }, 'client lost');
-    if (session.retryTimer) this.clock.clearTimeout(session.retryTimer);
-    session.retryTimer = undefined;
-    session.awaiting = undefined;
+    settle(this, session);
     const will = session.will;
     if (will) {
       this.stats.willsPublished++;
@@ -175,8 +173,7 @@ export class Gateway implements GatewayContext {
   }
 
   destroy(session: Session): void {
-    if (session.retryTimer) this.clock.clearTimeout(session.retryTimer);
-    session.retryTimer = undefined;
+    settle(this, session);
     for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter);
     this.sessions.remove(session);
     session.state = 'disconnected';

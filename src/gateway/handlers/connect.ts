@@ -1,5 +1,6 @@
 import { ReturnCode, type Connect, type WillMsg, type WillTopic } from '../../codec/packets.js';
 import type { GatewayContext } from '../context.js';
+import { settle } from '../delivery.js';
 import type { Peer } from '../peer.js';
 import { Session, toMqttQos } from '../session.js';
 
@@ -30,7 +31,7 @@ export function handleConnect(ctx: GatewayContext, peer: Peer, packet: Connect):
     ctx.sessions.move(session, peer);
     if (packet.cleanSession) resetSession(ctx, session);
   }
-  cancelAwaiting(ctx, session);
+  settle(ctx, session); // an exchange in flight restarts from the queue head after CONNACK
   session.cleanSession = packet.cleanSession;
   session.keepAlive = packet.duration;
   session.lastSeen = ctx.clock.now();
@@ -85,10 +86,4 @@ function resetSession(ctx: GatewayContext, session: Session): void {
   session.registry.clear();
   session.will = undefined;
   session.outbound.length = 0;
-}
-
-function cancelAwaiting(ctx: GatewayContext, session: Session): void {
-  if (session.retryTimer) ctx.clock.clearTimeout(session.retryTimer);
-  session.retryTimer = undefined;
-  session.awaiting = undefined;
 }

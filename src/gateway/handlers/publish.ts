@@ -2,6 +2,7 @@ import { ReturnCode, type Publish, type PublishTopic, type Puback } from '../../
 import { hasWildcard } from '../../topics/names.js';
 import type { PredefinedTopics } from '../../topics/predefined.js';
 import type { GatewayContext } from '../context.js';
+import { backOff, settle } from '../delivery.js';
 import type { Peer } from '../peer.js';
 import { toMqttQos, type Session } from '../session.js';
 
@@ -97,18 +98,12 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
 export function handlePuback(ctx: GatewayContext, session: Session, packet: Puback): void {
   const awaiting = session.awaiting;
   if (awaiting?.kind !== 'publish' || awaiting.msgId !== packet.msgId) return; // unknown MsgId: ignore
-  ctx.clock.clearTimeout(session.retryTimer!);
-  session.retryTimer = undefined;
-  session.awaiting = undefined;
+  settle(ctx, session);
   if (packet.returnCode === ReturnCode.InvalidTopicId && awaiting.frameTopicId !== 0) {
     // The device lost this ID: register the name again and resend (§6.10, as EMQX does).
     session.registry.forgetKnown();
   } else if (packet.returnCode === ReturnCode.Congestion) {
-    // The device is busy: keep the message and offer it again after T_RETRY.
-    session.retryTimer = ctx.clock.setTimeout(() => {
-      session.retryTimer = undefined;
-      ctx.pump(session);
-    }, ctx.config.timers.retryMs);
+    backOff(ctx, session); // keep the message and offer it again later
     return;
   } else {
     if (packet.returnCode !== ReturnCode.Accepted) ctx.stats.deliveryFailed++;

@@ -1,5 +1,6 @@
 import { ReturnCode, type Regack, type Register } from '../../codec/packets.js';
 import type { GatewayContext } from '../context.js';
+import { backOff, settle } from '../delivery.js';
 import type { Session } from '../session.js';
 
 /** REGISTER from the device (§6.5): the same name always gets the same ID. */
@@ -21,16 +22,11 @@ export function handleRegister(ctx: GatewayContext, session: Session, packet: Re
 export function handleRegack(ctx: GatewayContext, session: Session, packet: Regack): void {
   const awaiting = session.awaiting;
   if (awaiting?.kind !== 'register' || awaiting.msgId !== packet.msgId) return; // unexpected MsgId: ignore
-  ctx.clock.clearTimeout(session.retryTimer!);
-  session.retryTimer = undefined;
-  session.awaiting = undefined;
+  settle(ctx, session);
   if (packet.returnCode === ReturnCode.Accepted) {
     session.registry.markKnown(awaiting.topicId);
   } else if (packet.returnCode === ReturnCode.Congestion) {
-    session.retryTimer = ctx.clock.setTimeout(() => {
-      session.retryTimer = undefined;
-      ctx.pump(session);
-    }, ctx.config.timers.retryMs);
+    backOff(ctx, session);
     return;
   } else {
     // "I don't want this topic": drop the messages waiting on it (§6.10).
