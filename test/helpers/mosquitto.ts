@@ -37,11 +37,12 @@ export interface Mosquitto {
 }
 
 /** A real mosquitto on a free loopback port, with its own config in a temp dir. */
-export async function startMosquitto(extraConfig = ''): Promise<Mosquitto> {
+/** `port` reuses a port (a restart of the same broker); by default a free one is picked. */
+export async function startMosquitto(extraConfig = '', port?: number): Promise<Mosquitto> {
   const binary = findMosquitto();
   if (!binary) throw new Error('mosquitto is not installed (apt-get install -y mosquitto)');
   const dir = await mkdtemp(join(tmpdir(), 'mqttsn-mosquitto-'));
-  const port = await freeTcpPort();
+  port ??= await freeTcpPort();
   const configPath = join(dir, 'mosquitto.conf');
   await writeFile(configPath, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n${extraConfig}`);
   const child = spawn(binary, ['-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
