@@ -6,7 +6,7 @@ import { Gateway } from './gateway/gateway.js';
 import type { Logger } from './log.js';
 import type { Radio } from './radio.js';
 import { createRadio } from './radios.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from './upstream/embedded-broker.js';
+import type { EmbeddedBroker } from './upstream/embedded-broker.js';
 import { MqttUpstream } from './upstream/mqtt-upstream.js';
 
 export interface RunningGateway {
@@ -21,7 +21,8 @@ export interface RunningGateway {
 /** Starts a whole gateway from a validated config: embedded broker if needed, upstream, radios. */
 export async function runGateway(config: GatewayConfig, logger: Logger, clock?: Clock): Promise<RunningGateway> {
   const radios = await Promise.all(config.radios.map((url) => createRadio(url)));
-  const embeddedBroker = config.broker.url === undefined ? await startEmbeddedBroker(config.embeddedPort) : undefined;
+  // aedes is loaded only when it is used: a gateway with a broker named never pays for it.
+  const embeddedBroker = config.broker.url === undefined ? await (await import('./upstream/embedded-broker.js')).startEmbeddedBroker(config.embeddedPort) : undefined;
   if (embeddedBroker) logger.info({ url: embeddedBroker.url }, 'no broker configured: embedded broker started');
   const brokerUrl = config.broker.url ?? embeddedBroker!.url;
   const upstream = new MqttUpstream({

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { configSchema, type GatewayConfig } from './schema.js';
 
@@ -18,7 +17,8 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   }
   let data: unknown;
   try {
-    data = parseYaml(text);
+    // JSON needs no parser library; YAML (a superset) is loaded only for YAML files.
+    data = /\.json$/i.test(path) ? JSON.parse(text) : (await import('yaml')).parse(text);
   } catch (error) {
     throw new ConfigError(`config file ${path} is not valid YAML or JSON: ${(error as Error).message}`);
   }
