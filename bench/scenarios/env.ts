@@ -48,8 +48,16 @@ export async function withFleet<T>(env: BenchEnv, kind: 'sn' | 'mqtt', url: stri
   const counter = new BenchCounter(env.broker.url, `bench/${runId}/#`, 0);
   await counter.start();
   const loadgen = await Loadgen.start({ kind, url, devices, runId, keepAlive });
+  let warm = false;
   try {
     return await body(async (spec) => {
+      if (!warm) {
+        // A first second of load, not counted: JIT compilation and first allocations in every
+        // process would otherwise land in the percentiles of whichever scenario runs first.
+        warm = true;
+        await loadgen.run({ ...spec, runId, durationMs: Math.min(1000, spec.durationMs) });
+        await counter.drain(Number.MAX_SAFE_INTEGER, 300, 5000);
+      }
       counter.reset();
       const load = await loadgen.run({ ...spec, runId });
       await counter.drain(load.sent);

@@ -19,6 +19,7 @@ export interface MqttUpstreamOptions {
 export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstream {
   private client: MqttClient | undefined;
   private currentState: UpstreamState = 'connecting';
+  private corked = false;
 
   constructor(private readonly options: MqttUpstreamOptions) {
     super();
@@ -46,7 +47,11 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     client.on('message', (topic, payload, packet) => {
       this.emit('message', { topic, payload, qos: packet.qos, retain: packet.retain });
     });
-    client.on('connect', () => this.setState('connected', url));
+    client.on('connect', () => {
+      // Device messages are small and latency matters more than packet count: no Nagle delay.
+      (client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
+      this.setState('connected', url);
+    });
     client.on('reconnect', () => this.setState('reconnecting', url));
     client.on('offline', () => this.setState('offline', url));
     client.on('error', (error) => logger.warn({ err: error.message, broker: url }, 'upstream broker error'));
@@ -63,6 +68,7 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
 
   async publish(message: UpstreamMessage): Promise<void> {
     const client = this.requireClient();
+    this.batchWrites(client);
     await client.publishAsync(message.topic, message.payload, { qos: message.qos, retain: message.retain });
   }
 
@@ -83,6 +89,22 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     this.client = undefined;
     if (client) await client.endAsync();
     this.setState('closed');
+  }
+
+  /**
+   * Datagrams arrive one callback each, and MQTT.js flushes the socket after each callback: one
+   * syscall and one TCP segment per message. Holding the socket corked until the event loop has
+   * handled every datagram of this turn sends them all in one write.
+   */
+  private batchWrites(client: MqttClient): void {
+    const stream = client.stream as { cork?: () => void; uncork?: () => void } | undefined;
+    if (this.corked || !stream?.cork || !stream.uncork) return;
+    this.corked = true;
+    stream.cork();
+    setImmediate(() => {
+      this.corked = false;
+      stream.uncork!();
+    });
   }
 
   private requireClient(): MqttClient {
