@@ -101,7 +101,7 @@ export interface GatewayProcess extends Service {
 
 /** The real gateway executable (built), in its own process. */
 export async function startGateway(brokerUrl: string, configYaml = ''): Promise<GatewayProcess> {
-  const entry = dist('bin/mqttsn-gateway.js');
+  const entry = dist('mqttsn-gateway.mjs'); // the bundle users run
   if (!existsSync(entry)) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
   const dir = await mkdtemp(join(tmpdir(), 'mqttsn-bench-gw-'));
   const configPath = join(dir, 'gateway.yaml');

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import type * as z from 'zod/mini';
 import { configSchema, type GatewayConfig } from './schema.js';
 
 /** A configuration problem, with the field and what is allowed, for a human to fix. */

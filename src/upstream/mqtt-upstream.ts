@@ -1,5 +1,14 @@
 import { EventEmitter } from 'node:events';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { IClientOptions, MqttClient } from 'mqtt';
+// The client class alone: the package's entry also loads WebSocket, SOCKS and browser transports
+// the gateway never uses (several MB of memory on a Raspberry Pi). It is CommonJS: Node's ESM
+// loader hands over `module.exports` (class at `.default`), other loaders the class itself.
+import clientModule from 'mqtt/lib/client';
+
+type MqttClientConstructor = typeof clientModule.default;
+const MqttClientClass = ((clientModule as { default?: MqttClientConstructor }).default ?? clientModule) as MqttClientConstructor;
 import type { Logger } from '../log.js';
 import type { MqttQos, Upstream, UpstreamEvents, UpstreamMessage, UpstreamState } from './upstream.js';
 
@@ -13,6 +22,15 @@ export interface MqttUpstreamOptions {
   /** Milliseconds between reconnect attempts. */
   readonly reconnectMs: number;
   readonly logger: Logger;
+}
+
+/** Opens the TCP (mqtt://) or TLS (mqtts://) connection MQTT.js speaks over; called again on every reconnect. */
+function brokerStream(url: string): () => net.Socket {
+  const parsed = new URL(url);
+  const secure = parsed.protocol === 'mqtts:';
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  const port = parsed.port === '' ? (secure ? 8883 : 1883) : Number(parsed.port);
+  return () => (secure ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host }) : net.connect({ host, port }));
 }
 
 /** The broker over TCP with MQTT.js, which keeps the session, queues while offline and resubscribes. */
@@ -39,10 +57,13 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       clean: true,
       protocolVersion: 4,
       resubscribe: true,
+      // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (6 MB of heap) to save a tiny
+      // allocation per packet; on a Raspberry Pi the memory matters more.
+      writeCache: false,
       ...(username !== undefined ? { username } : {}),
       ...(password !== undefined ? { password } : {}),
     };
-    const client = mqtt.connect(url, clientOptions);
+    const client = new MqttClientClass(brokerStream(url), clientOptions);
     this.client = client;
     client.on('message', (topic, payload, packet) => {
       this.emit('message', { topic, payload, qos: packet.qos, retain: packet.retain });

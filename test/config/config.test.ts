@@ -30,7 +30,7 @@ describe('configuration', () => {
 
   it('names the wrong field and what is allowed', () => {
     expect(() => parseConfig({ limits: { maxInflite: 3 } })).toThrow(/unknown field "maxInflite" in limits; allowed fields: maxClients, maxInflight/);
-    expect(() => parseConfig({ timers: { retryMs: 'soon' } })).toThrow(/field "timers.retryMs": .*expected number/);
+    expect(() => parseConfig({ timers: { retryMs: 'soon' } })).toThrow(/field "timers.retryMs": .*expected number, received string/);
     expect(() => parseConfig({ broker: 'http://x' })).toThrow(/field "broker.url": an mqtt:\/\/ or mqtts:\/\/ URL/);
     expect(() => parseConfig({ radioz: [] })).toThrow(/unknown field "radioz"; allowed fields: radios, broker/);
     expect(() => parseConfig({ predefined: { one: 'x' } })).toThrow(/predefined/);

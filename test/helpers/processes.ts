@@ -1,12 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Runs one of our executables from source, as `npx` would run the built one. */
+/** Runs one of our executables as shipped: the bundle `npm test` builds first (dist/NAME.mjs). */
 export function spawnBin(name: 'mqttsn-gateway' | 'mqttsn', args: readonly string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', `bin/${name}.ts`, ...args], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const bundle = join(projectRoot, 'dist', `${name}.mjs`);
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm test (it bundles first) or node scripts/bundle.mjs`);
+  return spawn(process.execPath, [bundle, ...args], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Collects a child's stdout and stderr, and resolves when `pattern` appears on stdout. */
