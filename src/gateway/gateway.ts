@@ -107,7 +107,8 @@ export class Gateway implements GatewayContext {
       if (packet.type === 'encapsulated') {
         dispatch(this, makePeer(radio, from, Buffer.from(packet.wirelessNodeId)), packet.packet);
       } else {
-        dispatch(this, makePeer(radio, from), packet);
+        // A known device's peer is reused: no key string or object built per datagram.
+        dispatch(this, this.sessions.atAddress(radio, from)?.peer ?? makePeer(radio, from), packet);
       }
     } catch (error) {
       // One device's fault must never take the gateway down for the others.
@@ -162,7 +163,9 @@ export class Gateway implements GatewayContext {
     const will = session.will;
     if (will) {
       this.stats.willsPublished++;
-      this.upstream.publish({ ...will }).catch((error: Error) => this.logger.warn({ clientId: session.clientId, err: error.message }, 'will not published'));
+      this.upstream.publish({ ...will }, (error) => {
+        if (error) this.logger.warn({ clientId: session.clientId, err: error.message }, 'will not published');
+      });
     }
     if (session.cleanSession) {
       this.destroy(session);

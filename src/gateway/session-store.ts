@@ -1,10 +1,16 @@
+import type { Radio } from '../radio.js';
 import type { Peer } from './peer.js';
 import type { Session } from './session.js';
 
-/** Sessions by client ID (their identity) and by peer (how a datagram finds its session). */
+/**
+ * Sessions by client ID (their identity) and by peer (how a datagram finds its session).
+ * Direct peers are also indexed by radio and raw address, so the hot path finds a session
+ * without building a key string per datagram.
+ */
 export class SessionStore {
   private readonly byClientId = new Map<string, Session>();
   private readonly byPeer = new Map<string, Session>();
+  private readonly byAddress = new Map<Radio, Map<string, Session>>();
 
   get(clientId: string): Session | undefined {
     return this.byClientId.get(clientId);
@@ -14,23 +20,31 @@ export class SessionStore {
     return this.byPeer.get(peer.key);
   }
 
+  /** The session of a device talking directly (not behind a forwarder) from `address` on `radio`. */
+  atAddress(radio: Radio, address: string): Session | undefined {
+    return this.byAddress.get(radio)?.get(address);
+  }
+
   add(session: Session): void {
     this.byClientId.set(session.clientId, session);
-    this.byPeer.set(session.peer.key, session);
+    this.bind(session.peer, session);
   }
 
   /** The device now talks from `peer` (NAT rebinding, reboot, another radio): follow it. */
   move(session: Session, peer: Peer): void {
-    if (this.byPeer.get(session.peer.key) === session) this.byPeer.delete(session.peer.key);
+    this.unbindPeer(session);
     const previous = this.byPeer.get(peer.key);
-    if (previous && previous !== session) this.byPeer.delete(peer.key);
+    if (previous && previous !== session) this.unbindPeer(previous);
     session.peer = peer;
-    this.byPeer.set(peer.key, session);
+    this.bind(peer, session);
   }
 
   /** Detaches the peer so datagrams from it no longer reach the session (the session itself stays). */
   unbindPeer(session: Session): void {
-    if (this.byPeer.get(session.peer.key) === session) this.byPeer.delete(session.peer.key);
+    const { peer } = session;
+    if (this.byPeer.get(peer.key) !== session) return;
+    this.byPeer.delete(peer.key);
+    if (!peer.wirelessNodeId) this.byAddress.get(peer.radio)?.delete(peer.address);
   }
 
   remove(session: Session): void {
@@ -44,5 +58,16 @@ export class SessionStore {
 
   values(): IterableIterator<Session> {
     return this.byClientId.values();
+  }
+
+  private bind(peer: Peer, session: Session): void {
+    this.byPeer.set(peer.key, session);
+    if (peer.wirelessNodeId) return;
+    let addresses = this.byAddress.get(peer.radio);
+    if (!addresses) {
+      addresses = new Map();
+      this.byAddress.set(peer.radio, addresses);
+    }
+    addresses.set(peer.address, session);
   }
 }

@@ -25,8 +25,11 @@ export interface Upstream extends EventEmitter<UpstreamEvents> {
   readonly state: UpstreamState;
   /** Connects; resolves once connected or once the first attempt failed (it keeps retrying). */
   start(): Promise<void>;
-  /** Resolves when the broker has the message: PUBACK for QoS 1, written to the socket for QoS 0. */
-  publish(message: UpstreamMessage): Promise<void>;
+  /**
+   * Sends a message; `done` runs when the broker has it (PUBACK for QoS 1, handed to the socket
+   * for QoS 0) or with the error that stopped it. A callback, not a promise: this is the hot path.
+   */
+  publish(message: UpstreamMessage, done?: (error?: Error) => void): void;
   /** Resolves with the QoS the broker granted; rejects when the broker refused the filter. */
   subscribe(filter: string, qos: MqttQos): Promise<MqttQos>;
   unsubscribe(filter: string): Promise<void>;

@@ -39,9 +39,7 @@ export function handlePublishWithoutSession(ctx: GatewayContext, peer: Peer, pac
     return;
   }
   ctx.stats.publishesIn++;
-  ctx.upstream
-    .publish({ topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain })
-    .catch((error: Error) => ctx.logger.warn({ err: error.message }, 'QoS -1 publish not forwarded'));
+  ctx.upstream.publish({ topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain });
 }
 
 /** PUBLISH QoS 0/1 from a connected device; QoS 1 is acknowledged once the broker has it. */
@@ -58,9 +56,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
   }
   if (packet.qos === 0) {
     ctx.stats.publishesIn++;
-    ctx.upstream
-      .publish({ topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain })
-      .catch((error: Error) => ctx.logger.warn({ err: error.message, clientId: session.clientId }, 'QoS 0 publish not forwarded'));
+    ctx.upstream.publish({ topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain });
     return;
   }
   if (packet.qos === 2) {
@@ -80,18 +76,16 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
   }
   ctx.stats.publishesIn++;
   session.upstreamPending.add(packet.msgId);
-  ctx.upstream.publish({ topic: resolved.name, payload: packet.payload, qos: toMqttQos(packet.qos), retain: packet.retain }).then(
-    () => {
-      session.upstreamPending.delete(packet.msgId);
-      session.rememberAcked(packet.msgId);
-      ack(ReturnCode.Accepted);
-    },
-    (error: Error) => {
+  ctx.upstream.publish({ topic: resolved.name, payload: packet.payload, qos: toMqttQos(packet.qos), retain: packet.retain }, (error) => {
+    session.upstreamPending.delete(packet.msgId);
+    if (error) {
       // No PUBACK: the device retries, and the retry is forwarded again (at least once).
-      session.upstreamPending.delete(packet.msgId);
       ctx.logger.warn({ err: error.message, clientId: session.clientId }, 'QoS 1 publish not accepted by the broker');
-    },
-  );
+      return;
+    }
+    session.rememberAcked(packet.msgId);
+    ack(ReturnCode.Accepted);
+  });
 }
 
 /** PUBACK from the device for a message the gateway delivered (§6.6). */
