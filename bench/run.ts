@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every scenario of the benchmark suite against a real mosquitto, with the
  * gateway, the load generators and this process (the broker-side counter) as separate processes.
- * Options: --runs N (default 3), --scenarios 1,2,3,4,5a,5b,6, --quick (tiny smoke run).
+ * Options: --runs N (default 3), --scenarios 1,2,3,4,5a,5b,6, --quick (tiny smoke run),
+ * --lossless-rate N (scenario 4 alone), --output FILE (under bench/results/).
  */
 import { parseArgs } from 'node:util';
 import { findMosquitto, startBroker } from './processes.js';
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
       scenarios: { type: 'string', default: [...SCENARIOS.keys()].join(',') },
       quick: { type: 'boolean', default: false },
       output: { type: 'string' },
+      /** Scenario 4 without running scenario 1 first: the lossless rate to double. */
+      'lossless-rate': { type: 'string' },
     },
   });
   if (!findMosquitto()) {
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
   for (const name of selected) if (!SCENARIOS.has(name)) throw new Error(`unknown scenario "${name}"; choose from ${[...SCENARIOS.keys()].join(', ')}`);
   const broker = await startBroker();
   const env: BenchEnv = { broker, runs: Number(values.runs), quick: values.quick, results: new Map() };
+  if (values['lossless-rate']) env.results.set('s1.ours', Number(values['lossless-rate']));
   const file = values.output ?? (values.quick ? 'quick.jsonl' : 'results.jsonl');
   console.log(`mqttsn-gateway benchmark: ${JSON.stringify(machine())}, mosquitto at ${broker.url}, ${env.runs} run(s) each, medians shown`);
   printHeader();

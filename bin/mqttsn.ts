@@ -121,4 +121,22 @@ program
     await run(() => runSub({ ...o, filter: o.topic, count: o.count }, io, stop.signal));
   });
 
+program
+  .command('bench')
+  .description('load a running gateway with simulated devices and count what reaches its broker')
+  .addOption(gatewayOption())
+  .requiredOption('-b, --broker <url>', 'the broker the gateway forwards to, mqtt://HOST:PORT (a subscriber there counts messages)')
+  .addOption(new Option('-d, --devices <n>', 'simulated devices, each with its own UDP socket and client id').default(50).argParser(arg((text) => parsePositiveInt(text, '--devices'))))
+  .addOption(new Option('-r, --rate <msg/s>', 'total messages per second offered').default(1000).argParser(arg((text) => parsePositiveInt(text, '--rate'))))
+  .addOption(new Option('-q, --qos <qos>', 'QoS of the messages: 0 or 1').default(0).argParser(arg((text) => parseQos(text, [0, 1] as const))))
+  .addOption(new Option('-w, --window <n>', 'QoS 1 flat out with n messages in flight per device (ignores --rate)').argParser(arg((text) => parsePositiveInt(text, '--window'))))
+  .addOption(new Option('-s, --duration <seconds>', 'measurement time after a 1 s warm-up').default(10).argParser(arg((text) => parsePositiveInt(text, '--duration'))))
+  .addOption(new Option('--payload-size <bytes>', 'payload bytes per message (at least 16)').default(32).argParser(arg((text) => parsePositiveInt(text, '--payload-size'))))
+  .option('--json', 'print one JSON line instead of the summary', false)
+  .action(async (o: { gateway: string; broker: string; devices: number; rate: number; qos: 0 | 1; window?: number; duration: number; payloadSize: number; json: boolean }) => {
+    // Loaded only for this command: pub and sub stay small and fast to start.
+    const { runBench } = await import('../src/client/cli/bench.js');
+    await run(() => runBench(o, io));
+  });
+
 await program.parseAsync(process.argv);

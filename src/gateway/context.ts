@@ -23,6 +23,8 @@ export interface GatewayContext {
   subscribe(session: Session, subscription: Subscription): Promise<MqttQos>;
   /** Drops one subscription (routing and the broker's reference). */
   unsubscribe(session: Session, filter: string): void;
+  /** Admission control: false while overloaded for the share of publishes being refused. */
+  admit(): boolean;
   /** Encodes and sends; wraps in forwarder encapsulation when the peer sits behind one. */
   send(peer: Peer, packet: Packet): void;
   /** Moves queued messages toward the device as far as its state and acknowledgements allow. */

@@ -9,6 +9,7 @@ import { PredefinedTopics } from '../topics/predefined.js';
 import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
 import type { MqttQos, Upstream, UpstreamMessage } from '../upstream/upstream.js';
 import type { GatewayContext } from './context.js';
+import { Admission, SAMPLE_MS } from './admission.js';
 import { enqueue, pump, settle } from './delivery.js';
 import { dispatch } from './dispatcher.js';
 import { makePeer, type Peer } from './peer.js';
@@ -42,6 +43,14 @@ export class Gateway implements GatewayContext {
   private readonly globalPredefined: PredefinedTopics;
   private readonly clientPredefined = new Map<string, PredefinedTopics>();
   private supervisionTimer: TimerHandle | undefined;
+  private admissionTimer: TimerHandle | undefined;
+  private readonly admission = new Admission();
+  /** Datagrams received in the current event-loop turn (see Admission). */
+  private turnDatagrams = 0;
+  private readonly endTurn = (): void => {
+    this.admission.endTurn(this.turnDatagrams);
+    this.turnDatagrams = 0;
+  };
   private running = false;
 
   constructor(options: GatewayOptions) {
@@ -70,11 +79,13 @@ export class Gateway implements GatewayContext {
     }
     this.running = true;
     this.scheduleSupervision();
+    this.scheduleAdmission();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     if (this.supervisionTimer) this.clock.clearTimeout(this.supervisionTimer);
+    if (this.admissionTimer) this.clock.clearTimeout(this.admissionTimer);
     for (const session of this.sessions.values()) {
       if (session.retryTimer) this.clock.clearTimeout(session.retryTimer);
     }
@@ -83,13 +94,14 @@ export class Gateway implements GatewayContext {
   }
 
   /** A snapshot for logs and status output. */
-  status(): { sessions: number; filters: number; upstream: string; stats: GatewayStats } {
-    return { sessions: this.sessions.size, filters: this.shared.filters, upstream: this.upstream.state, stats: { ...this.stats } };
+  status(): { sessions: number; filters: number; upstream: string; refusing: number; stats: GatewayStats } {
+    return { sessions: this.sessions.size, filters: this.shared.filters, upstream: this.upstream.state, refusing: this.admission.refuseShare, stats: { ...this.stats } };
   }
 
   /** One frame from a radio: decode, unwrap a forwarder's encapsulation, dispatch. Never throws. */
   receive(radio: Radio, data: Buffer, from: string): void {
     this.stats.datagramsIn++;
+    if (this.turnDatagrams++ === 0) setImmediate(this.endTurn);
     if (data.length > this.config.limits.maxMessageSize) {
       this.stats.oversized++;
       return;
@@ -115,6 +127,10 @@ export class Gateway implements GatewayContext {
       this.stats.unexpected++;
       this.logger.error({ radio: radio.name, from, packet: describe(packet), err: (error as Error).stack }, 'handler failed');
     }
+  }
+
+  admit(): boolean {
+    return this.admission.admit();
   }
 
   predefinedFor(clientId: string | undefined): PredefinedTopics {
@@ -204,6 +220,18 @@ export class Gateway implements GatewayContext {
         this.lose(session, session.state === 'asleep' ? 'sleep duration expired' : 'keep-alive expired');
       }
     }
+  }
+
+  private scheduleAdmission(): void {
+    if (!this.running) return;
+    this.admissionTimer = this.clock.setTimeout(() => {
+      const before = this.admission.refuseShare;
+      this.admission.sample(this.upstream.backlogBytes);
+      if ((before === 0) !== (this.admission.refuseShare === 0)) {
+        this.logger.warn({ refusing: this.admission.refuseShare, congestion: this.stats.congestion }, this.admission.refuseShare > 0 ? 'overloaded: answering a share of QoS 1 publishes with congestion' : 'load back to normal');
+      }
+      this.scheduleAdmission();
+    }, SAMPLE_MS);
   }
 
   private scheduleSupervision(): void {

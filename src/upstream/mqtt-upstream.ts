@@ -47,6 +47,10 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     return this.currentState;
   }
 
+  get backlogBytes(): number {
+    return (this.client?.stream as { writableLength?: number } | undefined)?.writableLength ?? 0;
+  }
+
   start(): Promise<void> {
     const { url, clientId, username, password, keepAlive, reconnectMs, logger } = this.options;
     const clientOptions: IClientOptions = {

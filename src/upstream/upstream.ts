@@ -23,6 +23,8 @@ export interface UpstreamEvents {
  */
 export interface Upstream extends EventEmitter<UpstreamEvents> {
   readonly state: UpstreamState;
+  /** Bytes accepted for the broker and not yet written to its connection (0 when none). */
+  readonly backlogBytes: number;
   /** Connects; resolves once connected or once the first attempt failed (it keeps retrying). */
   start(): Promise<void>;
   /**

@@ -69,7 +69,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
     ack(ReturnCode.Accepted); // our PUBACK was lost; the broker already has the message
     return;
   }
-  if (session.upstreamPending.size >= ctx.config.limits.maxInflight) {
+  if (session.upstreamPending.size >= ctx.config.limits.maxInflight || !ctx.admit()) {
     ctx.stats.congestion++;
     ack(ReturnCode.Congestion);
     return;
