@@ -1,6 +1,7 @@
 // Bundles each executable into one ESM file with esbuild: a single file to load instead of a few
 // hundred modules makes the gateway start faster and use less memory (see README, footprint).
-// aedes and yaml stay external: they are imported only when the embedded broker or a YAML file is used.
+// aedes stays external (imported only when the embedded broker is used); yaml is bundled but only
+// initialised when a YAML config file is read (measured: cheaper than resolving it from node_modules).
 import { build } from 'esbuild';
 
 const entries = { 'mqttsn-gateway': 'bin/mqttsn-gateway.ts', mqttsn: 'bin/mqttsn.ts' };
@@ -17,7 +18,7 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
-  external: ['aedes', 'yaml'],
+  external: ['aedes'],
   // Some bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',
