@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { RadioError, type Radio, type RadioEvents } from '../src/radio.js';
+import { kernelDrops } from './udp-drops.js';
 
 /** Largest UDP payload over IPv4 (65535 - 8 UDP header - 20 IP header). */
 const MAX_UDP_PAYLOAD = 65_507;
@@ -100,6 +101,10 @@ export class UdpRadio extends EventEmitter<RadioEvents> implements Radio {
   broadcast(frame: Buffer): void {
     if (!this.socket || this.endpoint.family !== 'udp4') return;
     this.send(formatUdpAddress('255.255.255.255', this.broadcastPort ?? this.port), frame);
+  }
+
+  receiveDrops(): Promise<number | undefined> {
+    return this.socket ? kernelDrops(this.endpoint.family, this.port) : Promise.resolve(undefined);
   }
 
   async close(): Promise<void> {

@@ -21,6 +21,11 @@ export interface Radio extends EventEmitter<RadioEvents> {
   broadcast(frame: Buffer): void;
   /** Releases the transport; safe to call twice. */
   close(): Promise<void>;
+  /**
+   * Frames the operating system dropped because the gateway did not read them in time
+   * (cumulative), where the transport can tell; the gateway's overload signal.
+   */
+  receiveDrops?(): Promise<number | undefined>;
 }
 
 export interface RadioEvents {

@@ -45,12 +45,8 @@ export class Gateway implements GatewayContext {
   private supervisionTimer: TimerHandle | undefined;
   private admissionTimer: TimerHandle | undefined;
   private readonly admission = new Admission();
-  /** Datagrams received in the current event-loop turn (see Admission). */
-  private turnDatagrams = 0;
-  private readonly endTurn = (): void => {
-    this.admission.endTurn(this.turnDatagrams);
-    this.turnDatagrams = 0;
-  };
+  /** Kernel drop counters per radio at the last admission sample. */
+  private readonly lastDrops = new Map<Radio, number>();
   private running = false;
 
   constructor(options: GatewayOptions) {
@@ -101,7 +97,6 @@ export class Gateway implements GatewayContext {
   /** One frame from a radio: decode, unwrap a forwarder's encapsulation, dispatch. Never throws. */
   receive(radio: Radio, data: Buffer, from: string): void {
     this.stats.datagramsIn++;
-    if (this.turnDatagrams++ === 0) setImmediate(this.endTurn);
     if (data.length > this.config.limits.maxMessageSize) {
       this.stats.oversized++;
       return;
@@ -225,13 +220,28 @@ export class Gateway implements GatewayContext {
   private scheduleAdmission(): void {
     if (!this.running) return;
     this.admissionTimer = this.clock.setTimeout(() => {
-      const before = this.admission.refuseShare;
-      this.admission.sample(this.upstream.backlogBytes);
-      if ((before === 0) !== (this.admission.refuseShare === 0)) {
-        this.logger.warn({ refusing: this.admission.refuseShare, congestion: this.stats.congestion }, this.admission.refuseShare > 0 ? 'overloaded: answering a share of QoS 1 publishes with congestion' : 'load back to normal');
-      }
-      this.scheduleAdmission();
+      void this.sampleLoad().finally(() => this.scheduleAdmission());
     }, SAMPLE_MS);
+  }
+
+  private async sampleLoad(): Promise<void> {
+    let dropped = 0;
+    for (const radio of this.radios) {
+      const drops = await radio.receiveDrops?.().catch(() => undefined);
+      if (drops === undefined) continue;
+      dropped += Math.max(0, drops - (this.lastDrops.get(radio) ?? drops));
+      this.lastDrops.set(radio, drops);
+    }
+    this.stats.kernelDrops += dropped;
+    const before = this.admission.refuseShare;
+    this.admission.sample(dropped, this.upstream.backlogBytes);
+    if ((before === 0) !== (this.admission.refuseShare === 0)) {
+      const overloaded = this.admission.refuseShare > 0;
+      this.logger.warn(
+        { refusing: this.admission.refuseShare, kernelDrops: this.stats.kernelDrops, congestion: this.stats.congestion, upstreamBacklog: this.upstream.backlogBytes },
+        overloaded ? 'overloaded: datagrams are being lost, answering a share of QoS 1 publishes with congestion' : 'load back to normal',
+      );
+    }
   }
 
   private scheduleSupervision(): void {

@@ -12,6 +12,8 @@ export interface GatewayStats {
   publishesOut: number;
   /** Device publishes refused with "rejected: congestion". */
   congestion: number;
+  /** Datagrams the operating system dropped because the gateway did not read them in time. */
+  kernelDrops: number;
   /** Device publishes refused with "rejected: invalid topic ID". */
   invalidTopic: number;
   /** QoS -1 publishes dropped (disabled, or topic not predefined/short). */
@@ -36,6 +38,7 @@ export function emptyStats(): GatewayStats {
     publishesIn: 0,
     publishesOut: 0,
     congestion: 0,
+    kernelDrops: 0,
     invalidTopic: 0,
     qosMinusOneDropped: 0,
     queueDropped: 0,
