@@ -15,6 +15,12 @@
  * bottleneck, and measured, it only collapsed QoS 0 delivery.
  */
 export const SAMPLE_MS = 1000;
+/**
+ * Drops count as overload only above this share of what arrived: a short stall (a GC pause, a
+ * burst) loses a few datagrams without the gateway being overloaded, and refusing then only adds
+ * the refused messages' retries (measured: a retry storm at 10,000 devices x 1 msg/s).
+ */
+export const OVERLOAD_DROP_SHARE = 0.01;
 /** More than this many bytes waiting for the broker means the broker does not keep up. */
 export const MAX_UPSTREAM_BACKLOG_BYTES = 1 << 20;
 const STEP_UP = 0.2;
@@ -26,9 +32,13 @@ export class Admission {
 
   constructor(private readonly random: () => number = Math.random) {}
 
-  /** Every SAMPLE_MS: datagrams dropped by the kernel since the last sample, and the upstream backlog. */
-  sample(droppedDatagrams: number, upstreamBacklogBytes: number): void {
-    const overloaded = droppedDatagrams > 0 || upstreamBacklogBytes > MAX_UPSTREAM_BACKLOG_BYTES;
+  /**
+   * Every SAMPLE_MS: datagrams dropped by the kernel and datagrams received since the last
+   * sample, and the upstream backlog.
+   */
+  sample(droppedDatagrams: number, receivedDatagrams: number, upstreamBacklogBytes: number): void {
+    const lossy = droppedDatagrams > OVERLOAD_DROP_SHARE * (droppedDatagrams + receivedDatagrams);
+    const overloaded = lossy || upstreamBacklogBytes > MAX_UPSTREAM_BACKLOG_BYTES;
     this.refuseShare = overloaded ? Math.min(1, this.refuseShare + STEP_UP) : Math.max(0, this.refuseShare - STEP_DOWN);
   }
 

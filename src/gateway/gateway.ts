@@ -47,6 +47,7 @@ export class Gateway implements GatewayContext {
   private readonly admission = new Admission();
   /** Kernel drop counters per radio at the last admission sample. */
   private readonly lastDrops = new Map<Radio, number>();
+  private datagramsAtLastSample = 0;
   private running = false;
 
   constructor(options: GatewayOptions) {
@@ -233,8 +234,10 @@ export class Gateway implements GatewayContext {
       this.lastDrops.set(radio, drops);
     }
     this.stats.kernelDrops += dropped;
+    const received = this.stats.datagramsIn - this.datagramsAtLastSample;
+    this.datagramsAtLastSample = this.stats.datagramsIn;
     const before = this.admission.refuseShare;
-    this.admission.sample(dropped, this.upstream.backlogBytes);
+    this.admission.sample(dropped, received, this.upstream.backlogBytes);
     if ((before === 0) !== (this.admission.refuseShare === 0)) {
       const overloaded = this.admission.refuseShare > 0;
       this.logger.warn(

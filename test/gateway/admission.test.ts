@@ -4,7 +4,7 @@ import { Admission, MAX_UPSTREAM_BACKLOG_BYTES } from '../../src/gateway/admissi
 describe('Admission (overload control)', () => {
   it('admits everything while no datagram is lost and the broker keeps up', () => {
     const admission = new Admission(() => 0);
-    for (let i = 0; i < 50; i++) admission.sample(0, 1000);
+    for (let i = 0; i < 50; i++) admission.sample(0, 5000, 1000);
     expect(admission.refuseShare).toBe(0);
     expect(admission.admit()).toBe(true);
   });
@@ -14,27 +14,35 @@ describe('Admission (overload control)', () => {
     const admission = new Admission(() => draw);
     const shares: number[] = [];
     for (let i = 0; i < 3; i++) {
-      admission.sample(120, 0);
+      admission.sample(120, 5000, 0);
       shares.push(Math.round(admission.refuseShare * 100) / 100);
     }
     expect(shares).toEqual([0.2, 0.4, 0.6]);
     expect(admission.admit()).toBe(false); // draw 0.5 < share 0.6
     draw = 0.7;
     expect(admission.admit()).toBe(true);
-    for (let i = 0; i < 10; i++) admission.sample(0, 0);
+    for (let i = 0; i < 10; i++) admission.sample(0, 5000, 0);
     expect(admission.refuseShare).toBe(0);
+  });
+
+  it('lets a short stall lose a few datagrams without calling it overload', () => {
+    const admission = new Admission(() => 0);
+    admission.sample(40, 10_000, 0); // 0.4% lost
+    expect(admission.refuseShare).toBe(0);
+    admission.sample(400, 10_000, 0); // 3.8% lost
+    expect(admission.refuseShare).toBeGreaterThan(0);
   });
 
   it('treats a broker that does not keep up as overload too', () => {
     const admission = new Admission(() => 0);
-    admission.sample(0, MAX_UPSTREAM_BACKLOG_BYTES + 1);
+    admission.sample(0, 5000, MAX_UPSTREAM_BACKLOG_BYTES + 1);
     expect(admission.refuseShare).toBeGreaterThan(0);
     expect(admission.admit()).toBe(false);
   });
 
   it('never refuses more than everything', () => {
     const admission = new Admission(() => 0.999);
-    for (let i = 0; i < 50; i++) admission.sample(10, MAX_UPSTREAM_BACKLOG_BYTES * 2);
+    for (let i = 0; i < 50; i++) admission.sample(10, 5000, MAX_UPSTREAM_BACKLOG_BYTES * 2);
     expect(admission.refuseShare).toBe(1);
     expect(admission.admit()).toBe(false);
   });
