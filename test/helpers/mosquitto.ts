@@ -46,6 +46,8 @@ export async function startMosquitto(extraConfig = '', port?: number): Promise<M
   const configPath = join(dir, 'mosquitto.conf');
   await writeFile(configPath, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n${extraConfig}`);
   const child = spawn(binary, ['-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Even when a test's teardown fails half-way, no broker outlives the test process.
+  process.once('exit', () => child.kill('SIGKILL'));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   await waitForPort(port, child, () => stderr);

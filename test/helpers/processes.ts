@@ -10,7 +10,9 @@ export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 export function spawnBin(name: 'mqttsn-gateway' | 'mqttsn', args: readonly string[]): ChildProcess {
   const bundle = join(projectRoot, 'dist', `${name}.mjs`);
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm test (it bundles first) or node scripts/bundle.mjs`);
-  return spawn(process.execPath, [bundle, ...args], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bundle, ...args], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  process.once('exit', () => child.kill('SIGKILL')); // never outlive the test process
+  return child;
 }
 
 /** Collects a child's stdout and stderr, and resolves when `pattern` appears on stdout. */
