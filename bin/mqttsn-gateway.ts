@@ -16,12 +16,13 @@ const program = new Command()
   .option('--embedded-port <n>', 'TCP port of the embedded broker on 127.0.0.1 (default 1883)')
   .option('-p, --predefined <id=topic>', 'predefined topic ID, repeatable, e.g. 1=sensors/temp', collect)
   .option('--gateway-id <n>', 'gateway ID in GWINFO/ADVERTISE, 0-255 (default 1)')
+  .option('-d, --data-dir <dir>', 'where sessions and buffered messages survive restarts (default ./data; none = memory only)')
   .option('-l, --log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
   .showHelpAfterError();
 
 async function main(): Promise<void> {
   program.parse();
-  const flags = program.opts<{ config?: string; radio?: string[]; broker?: string; embeddedPort?: string; predefined?: string[]; gatewayId?: string; logLevel?: string }>();
+  const flags = program.opts<{ config?: string; radio?: string[]; broker?: string; embeddedPort?: string; predefined?: string[]; gatewayId?: string; logLevel?: string; dataDir?: string }>();
   const raw = flags.config ? await readConfigFile(flags.config) : {};
   const config = parseConfig(applyOverrides(raw, flags), flags.config ? `config (${flags.config} and flags)` : 'config (flags)');
   const logger = createLogger(config.logLevel as LogLevel);

@@ -18,7 +18,8 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
-  external: ['aedes'],
+  // classic-level loads a native binary from its own package directory.
+  external: ['aedes', 'classic-level'],
   // Some bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -1,4 +1,7 @@
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import type { DurableStore } from './store/durable-store.js';
+import { MemoryStore } from './store/memory-store.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.js';
 import type { GatewayConfig } from './config/schema.js';
@@ -18,6 +21,13 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
+/** The durable store under `dataDir`, or memory only for `none`; the native LevelDB binding loads only when used. */
+async function openStore(dataDir: string): Promise<DurableStore> {
+  if (dataDir === 'none') return new MemoryStore();
+  const { LevelStore } = await import('./store/level-store.js');
+  return new LevelStore(resolve(dataDir));
+}
+
 /** Starts a whole gateway from a validated config: embedded broker if needed, upstream, radios. */
 export async function runGateway(config: GatewayConfig, logger: Logger, clock?: Clock): Promise<RunningGateway> {
   const radios = await Promise.all(config.radios.map((url) => createRadio(url)));
@@ -34,7 +44,8 @@ export async function runGateway(config: GatewayConfig, logger: Logger, clock?: 
     ...(config.broker.username !== undefined ? { username: config.broker.username } : {}),
     ...(config.broker.password !== undefined ? { password: config.broker.password } : {}),
   });
-  const gateway = new Gateway({ config, radios, upstream, logger, ...(clock ? { clock } : {}) });
+  const store = await openStore(config.dataDir);
+  const gateway = new Gateway({ config, radios, upstream, logger, store, ...(clock ? { clock } : {}) });
   try {
     await gateway.start();
   } catch (error) {

@@ -19,7 +19,7 @@ export function newRunId(): string {
 }
 
 /** Gateway settings for benchmarks: limits high enough that only real overload says congestion. */
-export const BENCH_GATEWAY_CONFIG = ['limits:', '  maxClients: 200000', '  maxQueued: 1000', 'timers:', '  retryMs: 5000', ''].join('\n');
+export const BENCH_GATEWAY_CONFIG = ['limits:', '  maxClients: 200000', 'buffer:', '  maxMessages: 1000', 'timers:', '  retryMs: 5000', ''].join('\n');
 
 export async function withGateway<T>(env: BenchEnv, body: (gateway: GatewayProcess) => Promise<T>): Promise<T> {
   const gateway = await startGateway(env.broker.url, BENCH_GATEWAY_CONFIG);

@@ -8,6 +8,7 @@ export interface FlagOverrides {
   readonly predefined?: readonly string[];
   readonly logLevel?: string;
   readonly gatewayId?: string;
+  readonly dataDir?: string;
 }
 
 /** Applies flags on top of the file's raw fields; validation happens afterwards on the result. */
@@ -21,6 +22,7 @@ export function applyOverrides(raw: Record<string, unknown>, flags: FlagOverride
   if (flags.embeddedPort !== undefined) merged.embeddedPort = toInteger('--embedded-port', flags.embeddedPort);
   if (flags.gatewayId !== undefined) merged.gatewayId = toInteger('--gateway-id', flags.gatewayId);
   if (flags.logLevel !== undefined) merged.logLevel = flags.logLevel;
+  if (flags.dataDir !== undefined) merged.dataDir = flags.dataDir;
   if (flags.predefined && flags.predefined.length > 0) {
     const table: Record<string, unknown> = { ...(raw.predefined as Record<string, unknown> | undefined) };
     for (const entry of flags.predefined) {

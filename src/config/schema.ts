@@ -29,9 +29,17 @@ const limitsSchema = z.strictObject({
   maxClients: withDefault(integer(1), 100_000),
   /** Device publishes waiting for the broker's acknowledgement, per device; beyond it PUBACK says congestion. */
   maxInflight: withDefault(integer(1), 64),
-  /** Messages queued towards one device (asleep, disconnected or slow); beyond it the oldest is dropped. */
-  maxQueued: withDefault(integer(1), 1000),
   maxMessageSize: withDefault(integer(16, 65535), 65507),
+});
+
+const bufferSchema = z.strictObject({
+  maxMessages: withDefault(integer(1), 1000),
+  /** Payload bytes held for one device. */
+  maxBytes: withDefault(integer(1), 1 << 20),
+  /** At the limit: drop the oldest held message to make room, or refuse the new one. Counted and logged either way. */
+  overflow: withDefault(z.enum(['drop-oldest', 'drop-newest']), 'drop-oldest'),
+  /** Whether QoS 0 messages are held for a sleeping device at all (the spec says all QoS; v2.0 makes QoS 0 optional). */
+  qos0: withDefault(z.enum(['keep', 'drop']), 'keep'),
 });
 
 const timersSchema = z.strictObject({
@@ -59,7 +67,11 @@ export const configSchema = z.strictObject({
   clients: withDefault(z.record(z.string().check(z.minLength(1)), z.strictObject({ predefined: withDefault(predefinedTable, {}) })), {}),
   /** Accept QoS -1 publishes from devices with no connection (MQTT-SN 1.2 §6.8). */
   qosMinusOne: withDefault(z.boolean(), true),
-  limits: withDefault(limitsSchema, { maxClients: 100_000, maxInflight: 64, maxQueued: 1000, maxMessageSize: 65507 }),
+  limits: withDefault(limitsSchema, { maxClients: 100_000, maxInflight: 64, maxMessageSize: 65507 }),
+  /** Messages held for one device while it sleeps, is away or slow (MQTT-SN 1.2 §6.14). */
+  buffer: withDefault(bufferSchema, { maxMessages: 1000, maxBytes: 1 << 20, overflow: 'drop-oldest', qos0: 'keep' }),
+  /** Where sessions and buffered messages are kept across restarts; `none` keeps them in memory only. */
+  dataDir: withDefault(z.string().check(z.minLength(1)), './data'),
   timers: withDefault(timersSchema, { retryMs: 10_000, retries: 3, keepAliveTolerance: 1.5 }),
   logLevel: withDefault(z.enum(LOG_LEVELS as [string, ...string[]]), 'info'),
 });

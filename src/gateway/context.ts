@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import type { PredefinedTopics } from '../topics/predefined.js';
 import type { MqttQos, Upstream } from '../upstream/upstream.js';
 import type { Peer } from './peer.js';
-import type { Session, Subscription } from './session.js';
+import type { OutboundMessage, Session, Subscription } from './session.js';
 import type { SessionStore } from './session-store.js';
 import type { GatewayStats } from './stats.js';
 
@@ -29,8 +29,12 @@ export interface GatewayContext {
   send(peer: Peer, packet: Packet): void;
   /** Moves queued messages toward the device as far as its state and acknowledgements allow. */
   pump(session: Session): void;
-  /** Adds a broker message to a device's queue (bounded) and pumps. */
-  enqueue(session: Session, message: Session['outbound'][number]): void;
+  /** Writes a buffered message to the durable store; settles once it is there. */
+  storeMessage(session: Session, message: OutboundMessage & { seq: number }): Promise<void>;
+  /** Deletes a stored message (delivered or dropped). */
+  forgetMessage(session: Session, seq: number): void;
+  /** Marks the session's record for saving (grouped: one write per session per event-loop turn). */
+  saveSession(session: Session): void;
   /** The device stopped answering: publish its will and apply the clean-session rules (§6.14). */
   lose(session: Session, reason: string): void;
   /** Forgets a session entirely: subscriptions released at the broker, timers stopped. */

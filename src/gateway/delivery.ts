@@ -37,7 +37,7 @@ export function pump(ctx: GatewayContext, session: Session): void {
     const target = frameSize(message) > maxSize ? undefined : topicForDevice(session, message.topic);
     if (!target) {
       // Too long for the link, or no ID left: abandon this delivery silently to the device (§6.10).
-      session.outbound.shift();
+      dequeue(ctx, session);
       ctx.stats.deliveryFailed++;
       ctx.logger.debug({ clientId: session.clientId, topic: message.topic }, 'delivery abandoned');
       continue;
@@ -53,7 +53,7 @@ export function pump(ctx: GatewayContext, session: Session): void {
     ctx.stats.publishesOut++;
     ctx.send(session.peer, { type: 'publish', dup: false, qos: message.qos === 0 ? 0 : 1, retain: message.retain, topic: target.topic, msgId, payload: message.payload });
     if (message.qos === 0) {
-      session.outbound.shift();
+      dequeue(ctx, session);
       continue;
     }
     const frameTopicId = target.topic.kind === 'short' ? 0 : target.topic.id;
@@ -108,15 +108,59 @@ function armRetry(ctx: GatewayContext, session: Session): void {
   }, retryMs);
 }
 
-/** Queues a broker message for the device; a full queue drops its oldest waiting message. */
-export function enqueue(ctx: GatewayContext, session: Session, message: OutboundMessage): void {
+/**
+ * Takes message `index` out of the device's queue: delivered, refused by the device, abandoned
+ * or dropped at the buffer limit. A stored copy is deleted too.
+ */
+export function dequeue(ctx: GatewayContext, session: Session, index = 0): OutboundMessage | undefined {
+  const [message] = session.outbound.splice(index, 1);
+  if (!message) return undefined;
+  session.outboundBytes -= message.payload.length;
+  if (message.seq !== undefined) ctx.forgetMessage(session, message.seq);
+  return message;
+}
+
+/** Counts and logs one message the buffer could not hold (§6.14: every drop accounted for). */
+function dropped(ctx: GatewayContext, session: Session, message: Pick<OutboundMessage, 'topic' | 'qos'>, reason: string): void {
+  ctx.stats.queueDropped++;
+  ctx.logger.info({ clientId: session.clientId, topic: message.topic, qos: message.qos, reason, dropped: ctx.stats.queueDropped }, 'message for device dropped');
+}
+
+/**
+ * Queues a broker message for the device under the buffer policy (config `buffer`): count and byte
+ * limits with drop-oldest or drop-newest, QoS 0 kept or not while asleep. A QoS 1/2 message for a
+ * device that is away is written to the durable store first; the returned promise settles when it
+ * is there, and only then does the gateway acknowledge it to the broker.
+ */
+export function enqueue(ctx: GatewayContext, session: Session, message: OutboundMessage): Promise<void> | undefined {
+  const away = session.state === 'asleep' || session.state === 'disconnected' || session.state === 'lost';
   // A disconnected persistent session keeps QoS 1 and 2 only, as an MQTT broker would.
-  if ((session.state === 'disconnected' || session.state === 'lost') && message.qos === 0) return;
-  if (session.outbound.length >= ctx.config.limits.maxQueued) {
-    const dropAt = session.awaiting?.kind === 'publish' ? 1 : 0; // never the one on the air
-    session.outbound.splice(dropAt, 1);
-    ctx.stats.queueDropped++;
+  if ((session.state === 'disconnected' || session.state === 'lost') && message.qos === 0) return undefined;
+  const { maxMessages, maxBytes, overflow, qos0 } = ctx.config.buffer;
+  if (session.state === 'asleep' && message.qos === 0 && qos0 === 'drop') {
+    dropped(ctx, session, message, 'QoS 0 not kept for sleeping devices (buffer.qos0: drop)');
+    return undefined;
   }
-  session.outbound.push(message);
+  const full = (): boolean => session.outbound.length >= maxMessages || session.outboundBytes + message.payload.length > maxBytes;
+  while (full()) {
+    // Never the message on the air: its acknowledgement may be on its way.
+    const oldest = session.awaiting?.kind === 'publish' ? 1 : 0;
+    if (overflow === 'drop-newest' || oldest >= session.outbound.length) {
+      dropped(ctx, session, message, `buffer full (${maxMessages} messages / ${maxBytes} bytes), newest dropped`);
+      return undefined;
+    }
+    const victim = dequeue(ctx, session, oldest)!;
+    dropped(ctx, session, victim, `buffer full (${maxMessages} messages / ${maxBytes} bytes), oldest dropped`);
+  }
+  let written: Promise<void> | undefined;
+  if (away && message.qos > 0) {
+    const kept = { ...message, seq: session.nextSeq++ };
+    session.outbound.push(kept);
+    written = ctx.storeMessage(session, kept);
+  } else {
+    session.outbound.push(message);
+  }
+  session.outboundBytes += message.payload.length;
   pump(ctx, session);
+  return written;
 }

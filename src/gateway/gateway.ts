@@ -15,6 +15,9 @@ import { dispatch } from './dispatcher.js';
 import { makePeer, type Peer } from './peer.js';
 import { Session, type OutboundMessage, type Subscription } from './session.js';
 import { SessionStore } from './session-store.js';
+import { fromRecord, SessionPersistence } from './persistence.js';
+import { MemoryStore } from '../store/memory-store.js';
+import type { DurableStore } from '../store/durable-store.js';
 import { emptyStats, type GatewayStats } from './stats.js';
 
 export interface GatewayOptions {
@@ -23,6 +26,8 @@ export interface GatewayOptions {
   readonly upstream: Upstream;
   readonly logger: Logger;
   readonly clock?: Clock;
+  /** Where sessions and buffered messages survive restarts; in memory when omitted. */
+  readonly store?: DurableStore;
 }
 
 /** How often keep-alive and sleep timers are checked; precision is ample for second-scale durations. */
@@ -37,6 +42,7 @@ export class Gateway implements GatewayContext {
   readonly sessions = new SessionStore();
   readonly upstream: Upstream;
   private readonly shared: SharedSubscriptions;
+  private readonly persistence: SessionPersistence;
   private readonly radios: readonly Radio[];
   /** Topic filter → sessions subscribed to it, for routing broker messages. */
   private readonly routes = new QlobberDedup<Session>({ separator: '/', wildcard_one: '+', wildcard_some: '#', match_empty_levels: true });
@@ -57,6 +63,7 @@ export class Gateway implements GatewayContext {
     this.upstream = options.upstream;
     this.radios = options.radios;
     this.shared = new SharedSubscriptions(this.upstream);
+    this.persistence = new SessionPersistence(options.store ?? new MemoryStore(), this.logger);
     this.globalPredefined = new PredefinedTopics(Object.entries(this.config.predefined).map(([id, name]) => [Number(id), name]));
     for (const [clientId, client] of Object.entries(this.config.clients)) {
       const entries = Object.entries(client.predefined).map(([id, name]) => [Number(id), name] as const);
@@ -66,8 +73,16 @@ export class Gateway implements GatewayContext {
 
   /** Connects upstream, then opens every radio; a radio that cannot open stops the start with its error. */
   async start(): Promise<void> {
-    this.upstream.on('message', (message) => this.route(message));
+    const restored = await this.restore();
+    // A message kept for an absent device is acknowledged to the broker only once it is stored.
+    this.upstream.setMessageHandler((message) => this.route(message));
     await this.upstream.start();
+    for (const session of restored) {
+      for (const subscription of session.subscriptions.values()) {
+        this.routes.add(subscription.filter, session);
+        this.shared.subscribe(session.clientId, subscription.filter, subscription.qos).catch((error: Error) => this.logger.warn({ clientId: session.clientId, filter: subscription.filter, err: error.message }, 'restored subscription refused by the broker'));
+      }
+    }
     for (const radio of this.radios) {
       radio.on('datagram', (data, from) => this.receive(radio, data, from));
       radio.on('error', (error) => this.logger.warn({ radio: radio.name, err: error.message }, 'radio error'));
@@ -88,6 +103,21 @@ export class Gateway implements GatewayContext {
     }
     await Promise.all(this.radios.map((radio) => radio.close()));
     await this.upstream.close();
+    await this.persistence.flushNow();
+    await this.persistence.store.close();
+  }
+
+  /** Sessions and buffered messages from the durable store, back in memory (not yet subscribed). */
+  private async restore(): Promise<Session[]> {
+    const state = await this.persistence.store.open();
+    const now = this.clock.now();
+    const sessions = state.sessions.map(({ session, messages }) => fromRecord(session, messages, this.predefinedFor(session.clientId), now));
+    for (const session of sessions) this.sessions.adopt(session);
+    if (sessions.length > 0) {
+      const buffered = sessions.reduce((sum, session) => sum + session.outbound.length, 0);
+      this.logger.info({ sessions: sessions.length, buffered }, 'sessions restored from the data directory');
+    }
+    return sessions;
   }
 
   /** A snapshot for logs and status output. */
@@ -155,6 +185,18 @@ export class Gateway implements GatewayContext {
     enqueue(this, session, message);
   }
 
+  storeMessage(session: Session, message: OutboundMessage & { seq: number }): Promise<void> {
+    return this.persistence.storeMessage(session, message);
+  }
+
+  forgetMessage(session: Session, seq: number): void {
+    this.persistence.forgetMessage(session, seq);
+  }
+
+  saveSession(session: Session): void {
+    this.persistence.save(session);
+  }
+
   subscribe(session: Session, subscription: Subscription): Promise<MqttQos> {
     const previous = session.subscriptions.get(subscription.filter);
     session.subscriptions.set(subscription.filter, subscription);
@@ -185,6 +227,7 @@ export class Gateway implements GatewayContext {
     }
     session.state = 'lost';
     this.sessions.unbindPeer(session);
+    this.saveSession(session);
   }
 
   destroy(session: Session): void {
@@ -192,18 +235,22 @@ export class Gateway implements GatewayContext {
     for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter);
     this.sessions.remove(session);
     session.state = 'disconnected';
+    this.persistence.forget(session);
   }
 
   /** A broker message: queue it for every device whose subscriptions match, at the granted QoS. */
-  private route(message: UpstreamMessage): void {
+  private route(message: UpstreamMessage): Promise<unknown> | undefined {
     const sessions = this.routes.match(message.topic);
-    if (sessions.size === 0) return;
+    if (sessions.size === 0) return undefined;
     const payload = message.payload;
+    let writes: Array<Promise<void>> | undefined;
     for (const session of sessions) {
       const granted = Session.grantedQos(session.subscriptions.values(), (filter) => topicMatches(filter, message.topic));
       if (granted === undefined) continue;
-      enqueue(this, session, { topic: message.topic, payload, qos: Math.min(granted, message.qos) as MqttQos, retain: message.retain });
+      const written = enqueue(this, session, { topic: message.topic, payload, qos: Math.min(granted, message.qos) as MqttQos, retain: message.retain });
+      if (written) (writes ??= []).push(written);
     }
+    return writes && Promise.all(writes);
   }
 
   /** Keep-alive and sleep supervision (§6.14): silent for duration × tolerance means lost. */

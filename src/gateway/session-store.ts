@@ -30,6 +30,11 @@ export class SessionStore {
     this.bind(session.peer, session);
   }
 
+  /** A session restored from the durable store: known by client ID, not reachable until it shows up. */
+  adopt(session: Session): void {
+    this.byClientId.set(session.clientId, session);
+  }
+
   /** The device now talks from `peer` (NAT rebinding, reboot, another radio): follow it. */
   move(session: Session, peer: Peer): void {
     this.unbindPeer(session);

@@ -31,6 +31,8 @@ export interface OutboundMessage {
   readonly payload: Buffer;
   readonly qos: MqttQos;
   readonly retain: boolean;
+  /** Set when the message is kept in the durable store (buffered QoS 1/2 for an absent device). */
+  readonly seq?: number;
 }
 
 /** What the gateway has sent the device and waits an acknowledgement for. */
@@ -60,6 +62,10 @@ export class Session {
   readonly subscriptions = new Map<string, Subscription>();
   /** Messages for the device, oldest first; delivered one QoS 1 exchange at a time (§6.14 note). */
   readonly outbound: OutboundMessage[] = [];
+  /** Payload bytes in `outbound`, for the buffer's byte limit. */
+  outboundBytes = 0;
+  /** Next sequence number for a message kept in the durable store. */
+  nextSeq = 1;
   awaiting: Awaiting | undefined;
   retryTimer: TimerHandle | undefined;
   /** SUBACKs still waiting for the broker: deliveries hold so SUBACK precedes the first PUBLISH. */

@@ -38,6 +38,8 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   private client: MqttClient | undefined;
   private currentState: UpstreamState = 'connecting';
   private corked = false;
+  private handler: ((message: UpstreamMessage) => Promise<unknown> | undefined) | undefined;
+  private readonly pendingAcks = new Map<object, Promise<unknown>>();
 
   constructor(private readonly options: MqttUpstreamOptions) {
     super();
@@ -45,6 +47,10 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
 
   get state(): UpstreamState {
     return this.currentState;
+  }
+
+  setMessageHandler(handler: (message: UpstreamMessage) => Promise<unknown> | undefined): void {
+    this.handler = handler;
   }
 
   get backlogBytes(): number {
@@ -72,8 +78,27 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     const client = new MqttClientClass(brokerStream(url), clientOptions);
     this.client = client;
     client.on('message', (topic, payload, packet) => {
-      this.emit('message', { topic, payload, qos: packet.qos, retain: packet.retain });
+      const message = { topic, payload, qos: packet.qos, retain: packet.retain };
+      this.emit('message', message);
+      const work = this.handler?.(message);
+      if (work) this.pendingAcks.set(packet, work);
     });
+    // MQTT.js sends PUBACK when this calls back: held until the gateway's handler is done.
+    client.handleMessage = (packet, callback) => {
+      const work = this.pendingAcks.get(packet);
+      if (!work) {
+        callback();
+        return;
+      }
+      this.pendingAcks.delete(packet);
+      work.then(
+        () => callback(),
+        (error: Error) => {
+          logger.error({ topic: packet.topic, err: error.message }, 'message not stored: not acknowledged to the broker');
+          callback(error);
+        },
+      );
+    };
     client.on('connect', () => {
       // Device messages are small and latency matters more than packet count: no Nagle delay.
       (client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);

@@ -25,6 +25,11 @@ export interface Upstream extends EventEmitter<UpstreamEvents> {
   readonly state: UpstreamState;
   /** Bytes accepted for the broker and not yet written to its connection (0 when none). */
   readonly backlogBytes: number;
+  /**
+   * Who takes broker messages. When it returns a promise, a QoS 1/2 message is acknowledged to
+   * the broker only once that promise settles (e.g. the message is stored for a sleeping device).
+   */
+  setMessageHandler(handler: (message: UpstreamMessage) => Promise<unknown> | undefined): void;
   /** Connects; resolves once connected or once the first attempt failed (it keeps retrying). */
   start(): Promise<void>;
   /**

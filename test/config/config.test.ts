@@ -25,7 +25,9 @@ describe('configuration', () => {
     const fromJson = parseConfig(await readConfigFile(jsonPath));
     expect(fromJson.gatewayId).toBe(9);
     expect(fromJson.limits.maxInflight).toBe(5);
-    expect(fromJson.limits.maxQueued).toBe(1000);
+    expect(fromJson.buffer.maxMessages).toBe(1000);
+    expect(fromJson.buffer.overflow).toBe('drop-oldest');
+    expect(fromJson.dataDir).toBe('./data');
   });
 
   it('names the wrong field and what is allowed', () => {

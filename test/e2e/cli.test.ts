@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,8 @@ describe.skipIf(skip)('the executables against a real mosquitto', () => {
   beforeAll(async () => {
     broker = await startMosquitto();
     udpPort = await freeUdpPort();
-    gateway = spawnBin('mqttsn-gateway', ['--broker', broker.url, '--radio', `udp://127.0.0.1:${udpPort}`, '--predefined', '7=plant/pump', '--log-level', 'warn']);
+    const dataDir = await mkdtemp(join(tmpdir(), 'mqttsn-cli-data-'));
+    gateway = spawnBin('mqttsn-gateway', ['--broker', broker.url, '--radio', `udp://127.0.0.1:${udpPort}`, '--predefined', '7=plant/pump', '--log-level', 'warn', '--data-dir', dataDir]);
     await output(gateway).waitFor(/mqttsn-gateway ready: udp:\/\/127\.0\.0\.1:\d+ -> mqtt:\/\/127\.0\.0\.1:\d+/);
   }, 30_000);
 
@@ -60,7 +61,7 @@ describe('mqttsn-gateway command line', () => {
     const help = spawnBin('mqttsn-gateway', ['--help']);
     const out = output(help);
     expect(await out.exit).toBe(0);
-    for (const flag of ['--config', '--radio', '--broker', '--embedded-port', '--predefined', '--gateway-id', '--log-level']) {
+    for (const flag of ['--config', '--radio', '--broker', '--embedded-port', '--predefined', '--gateway-id', '--log-level', '--data-dir']) {
       expect(out.stdout()).toContain(flag);
     }
   });

@@ -17,6 +17,7 @@ export async function startTestGateway(brokerUrl: string, overrides: Partial<Gat
     radios: ['udp://127.0.0.1:0'],
     broker: { url: brokerUrl, reconnectMs: 200 },
     logLevel: 'silent',
+    dataDir: 'none',
     ...overrides,
   });
   const running = await runGateway(config, silentLogger());

@@ -1,6 +1,6 @@
 import { ReturnCode, type Connect, type WillMsg, type WillTopic } from '../../codec/packets.js';
 import type { GatewayContext } from '../context.js';
-import { settle } from '../delivery.js';
+import { dequeue, settle } from '../delivery.js';
 import type { Peer } from '../peer.js';
 import { Session, toMqttQos } from '../session.js';
 
@@ -75,6 +75,7 @@ export function handleWillMsg(ctx: GatewayContext, session: Session, packet: Wil
 
 function accept(ctx: GatewayContext, session: Session): void {
   session.state = 'active';
+  ctx.saveSession(session);
   ctx.send(session.peer, { type: 'connack', returnCode: ReturnCode.Accepted });
   ctx.logger.debug({ clientId: session.clientId, peer: session.peer.key, clean: session.cleanSession }, 'client connected');
   ctx.pump(session);
@@ -85,5 +86,5 @@ function resetSession(ctx: GatewayContext, session: Session): void {
   for (const filter of [...session.subscriptions.keys()]) ctx.unsubscribe(session, filter);
   session.registry.clear();
   session.will = undefined;
-  session.outbound.length = 0;
+  while (session.outbound.length > 0) dequeue(ctx, session);
 }

@@ -1,5 +1,6 @@
 import type { Disconnect, PingReq } from '../../codec/packets.js';
 import type { GatewayContext } from '../context.js';
+import { settle } from '../delivery.js';
 import type { Peer } from '../peer.js';
 import type { Session } from '../session.js';
 
@@ -34,10 +35,13 @@ export function handleDisconnect(ctx: GatewayContext, peer: Peer, packet: Discon
   ctx.send(peer, { type: 'disconnect' });
   if (!session) return;
   // A zero duration is unspecified; treat it as a plain DISCONNECT (as Paho does).
+  // Whatever was on the air stays at the head of the queue for the next wake-up (§6.14).
+  settle(ctx, session);
   if (packet.duration !== undefined && packet.duration > 0) {
     session.state = 'asleep';
     session.sleepDuration = packet.duration;
     session.lastSeen = ctx.clock.now();
+    ctx.saveSession(session);
     return;
   }
   disconnect(ctx, session);
@@ -50,4 +54,5 @@ function disconnect(ctx: GatewayContext, session: Session): void {
   }
   session.state = 'disconnected';
   ctx.sessions.unbindPeer(session);
+  ctx.saveSession(session);
 }

@@ -2,7 +2,7 @@ import { ReturnCode, type Publish, type PublishTopic, type Puback } from '../../
 import { hasWildcard } from '../../topics/names.js';
 import type { PredefinedTopics } from '../../topics/predefined.js';
 import type { GatewayContext } from '../context.js';
-import { backOff, settle } from '../delivery.js';
+import { backOff, dequeue, settle } from '../delivery.js';
 import type { Peer } from '../peer.js';
 import { toMqttQos, type Session } from '../session.js';
 
@@ -47,7 +47,10 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
   const resolved = resolveTopic(packet.topic, session, session.registry.predefined);
   const ack = (returnCode: number): void =>
     ctx.send(session.peer, { type: 'puback', topicId: topicIdField(packet.topic), msgId: packet.msgId, returnCode });
-  if (resolved.ok && packet.topic.kind === 'predefined') session.predefinedInUse.add(packet.topic.id);
+  if (resolved.ok && packet.topic.kind === 'predefined' && !session.predefinedInUse.has(packet.topic.id)) {
+    session.predefinedInUse.add(packet.topic.id);
+    ctx.saveSession(session);
+  }
   if (!resolved.ok) {
     // MQTT-SN 1.2 §6.6: rejected "regardless of QoS", so the device can re-register.
     ctx.stats.invalidTopic++;
@@ -101,7 +104,7 @@ export function handlePuback(ctx: GatewayContext, session: Session, packet: Puba
     return;
   } else {
     if (packet.returnCode !== ReturnCode.Accepted) ctx.stats.deliveryFailed++;
-    session.outbound.shift();
+    dequeue(ctx, session);
   }
   ctx.pump(session);
 }

@@ -1,6 +1,6 @@
 import { ReturnCode, type Regack, type Register } from '../../codec/packets.js';
 import type { GatewayContext } from '../context.js';
-import { backOff, settle } from '../delivery.js';
+import { backOff, dequeue, settle } from '../delivery.js';
 import type { Session } from '../session.js';
 
 /** REGISTER from the device (§6.5): the same name always gets the same ID. */
@@ -15,6 +15,7 @@ export function handleRegister(ctx: GatewayContext, session: Session, packet: Re
     return;
   }
   session.registry.markKnown(result.id);
+  if (result.created) ctx.saveSession(session);
   ctx.send(session.peer, { type: 'regack', topicId: result.id, msgId: packet.msgId, returnCode: ReturnCode.Accepted });
 }
 
@@ -30,10 +31,11 @@ export function handleRegack(ctx: GatewayContext, session: Session, packet: Rega
     return;
   } else {
     // "I don't want this topic": drop the messages waiting on it (§6.10).
-    const before = session.outbound.length;
-    const kept = session.outbound.filter((message) => message.topic !== awaiting.topic);
-    session.outbound.splice(0, session.outbound.length, ...kept);
-    ctx.stats.deliveryFailed += before - kept.length;
+    for (let index = session.outbound.length - 1; index >= 0; index--) {
+      if (session.outbound[index]!.topic !== awaiting.topic) continue;
+      dequeue(ctx, session, index);
+      ctx.stats.deliveryFailed++;
+    }
   }
   ctx.pump(session);
 }

@@ -51,6 +51,7 @@ export function handleSubscribe(ctx: GatewayContext, session: Session, packet: S
       session.pendingSubacks--;
       if (target.kind === 'predefined') session.predefinedInUse.add(target.topicId);
       else if (target.topicId !== 0) session.registry.markKnown(target.topicId);
+      ctx.saveSession(session);
       reply(granted, target.topicId, ReturnCode.Accepted);
       ctx.pump(session);
     },
@@ -68,5 +69,6 @@ export function handleSubscribe(ctx: GatewayContext, session: Session, packet: S
 export function handleUnsubscribe(ctx: GatewayContext, session: Session, packet: Unsubscribe): void {
   const target = resolveTarget(session, packet.topic, false);
   if (target.ok) ctx.unsubscribe(session, target.filter);
+  ctx.saveSession(session);
   ctx.send(session.peer, { type: 'unsuback', msgId: packet.msgId });
 }

@@ -12,6 +12,7 @@ export function handleWillTopicUpd(ctx: GatewayContext, session: Session, packet
   } else {
     session.will = { topic: packet.topic, qos: toMqttQos(packet.qos), retain: packet.retain, payload: session.will?.payload ?? Buffer.alloc(0) };
   }
+  ctx.saveSession(session);
   ctx.send(session.peer, { type: 'willtopicresp', returnCode: ReturnCode.Accepted });
 }
 
@@ -22,5 +23,6 @@ export function handleWillMsgUpd(ctx: GatewayContext, session: Session, packet: 
     return;
   }
   session.will = { ...session.will, payload: Buffer.from(packet.payload) };
+  ctx.saveSession(session);
   ctx.send(session.peer, { type: 'willmsgresp', returnCode: ReturnCode.Accepted });
 }

@@ -1,0 +1,109 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log.js';
+import type { Radio, RadioEvents } from '../radio.js';
+import type { DurableStore, StoredMessage, StoredSession } from '../store/durable-store.js';
+import type { PredefinedTopics } from '../topics/predefined.js';
+import type { Peer } from './peer.js';
+import { Session, type OutboundMessage } from './session.js';
+
+/** Where a restored session "is" until its device shows up again: nowhere to send to. */
+class NowhereRadio extends EventEmitter<RadioEvents> implements Radio {
+  readonly name = 'restored://nowhere';
+  readonly maxFrameSize = 65_535;
+  async start(): Promise<void> {}
+  send(): void {}
+  broadcast(): void {}
+  async close(): Promise<void> {}
+}
+const NOWHERE: Peer = { radio: new NowhereRadio(), address: '', key: '' };
+
+export function toRecord(session: Session): StoredSession {
+  return {
+    clientId: session.clientId,
+    state: session.state === 'connecting' ? 'active' : session.state,
+    cleanSession: session.cleanSession,
+    keepAlive: session.keepAlive,
+    sleepDuration: session.sleepDuration,
+    ...(session.will ? { will: { ...session.will } } : {}),
+    subscriptions: [...session.subscriptions.values()].map((s) => ({ ...s })),
+    topics: [...session.registry.entries()],
+    predefinedInUse: [...session.predefinedInUse],
+  };
+}
+
+/**
+ * Rebuilds a session after a restart. A device that was asleep stays asleep (its sleep timer
+ * starts again now); one that was connected is treated as disconnected: its link is gone with the
+ * old process, and it gets its session back when it reconnects or wakes.
+ */
+export function fromRecord(record: StoredSession, messages: readonly StoredMessage[], predefined: PredefinedTopics, now: number): Session {
+  const session = new Session(record.clientId, NOWHERE, predefined, now);
+  session.state = record.state === 'asleep' ? 'asleep' : record.state === 'lost' ? 'lost' : 'disconnected';
+  session.cleanSession = record.cleanSession;
+  session.keepAlive = record.keepAlive;
+  session.sleepDuration = record.sleepDuration;
+  if (record.will) session.will = { ...record.will };
+  for (const subscription of record.subscriptions) session.subscriptions.set(subscription.filter, { ...subscription });
+  for (const [name, id] of record.topics) session.registry.restore(name, id);
+  for (const id of record.predefinedInUse) session.predefinedInUse.add(id);
+  for (const message of messages) {
+    const restored: OutboundMessage = { topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, seq: message.seq };
+    session.outbound.push(restored);
+    session.outboundBytes += message.payload.length;
+    session.nextSeq = Math.max(session.nextSeq, message.seq + 1);
+  }
+  return session;
+}
+
+/**
+ * Keeps sessions and buffered messages in the durable store. Session records are written at most
+ * once per session per event-loop turn, however many changes the turn made.
+ */
+export class SessionPersistence {
+  private readonly dirty = new Set<Session>();
+  private scheduled = false;
+
+  constructor(
+    readonly store: DurableStore,
+    private readonly logger: Logger,
+  ) {}
+
+  save(session: Session): void {
+    this.dirty.add(session);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  forget(session: Session): void {
+    this.dirty.delete(session);
+    this.store.deleteSession(session.clientId).catch((error: Error) => this.failed('delete session', session, error));
+  }
+
+  storeMessage(session: Session, message: OutboundMessage & { seq: number }): Promise<void> {
+    const { seq, topic, payload, qos, retain } = message;
+    return this.store.putMessage(session.clientId, { seq, topic, payload, qos, retain });
+  }
+
+  forgetMessage(session: Session, seq: number): void {
+    this.store.deleteMessage(session.clientId, seq).catch((error: Error) => this.failed('delete message', session, error));
+  }
+
+  /** Writes pending session records now (shutdown). */
+  async flushNow(): Promise<void> {
+    this.flush();
+    await this.store.sync();
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    for (const session of this.dirty) {
+      this.store.putSession(toRecord(session)).catch((error: Error) => this.failed('save session', session, error));
+    }
+    this.dirty.clear();
+  }
+
+  private failed(what: string, session: Session, error: Error): void {
+    this.logger.error({ clientId: session.clientId, err: error.message }, `durable store: ${what} failed`);
+  }
+}
