@@ -52,7 +52,7 @@ async function fillBuffers(brokerUrl: string, runId: string, devices: number, pe
 
 /** 100,000 sleeping sessions with 10 buffered messages each: gateway memory per session. */
 export async function scenario5Sleeping(env: BenchEnv): Promise<ScenarioRow> {
-  const devices = env.quick ? 300 : 100_000;
+  const devices = env.quick ? 300 : Number(process.env.BENCH_SLEEPERS ?? 100_000);
   const perDevice = 10;
   const runs: Array<{ bytesPerSession: number; rssMiB: number; baseMiB: number; wokeWith: number[] }> = [];
   for (let run = 0; run < env.runs; run++) {

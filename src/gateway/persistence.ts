@@ -81,6 +81,8 @@ export class SessionPersistence {
   }
 
   storeMessage(session: Session, message: OutboundMessage & { seq: number }): Promise<void> {
+    // The session record goes first: the store drops messages whose session it does not know.
+    if (this.dirty.delete(session)) this.writeSession(session);
     const { seq, topic, payload, qos, retain } = message;
     return this.store.putMessage(session.clientId, { seq, topic, payload, qos, retain });
   }
@@ -97,10 +99,12 @@ export class SessionPersistence {
 
   private flush(): void {
     this.scheduled = false;
-    for (const session of this.dirty) {
-      this.store.putSession(toRecord(session)).catch((error: Error) => this.failed('save session', session, error));
-    }
+    for (const session of this.dirty) this.writeSession(session);
     this.dirty.clear();
+  }
+
+  private writeSession(session: Session): void {
+    this.store.putSession(toRecord(session)).catch((error: Error) => this.failed('save session', session, error));
   }
 
   private failed(what: string, session: Session, error: Error): void {

@@ -2,6 +2,8 @@
  * The gateway's durable store: sessions and the messages held for absent devices, so a restart
  * (clean or `kill -9`) loses neither.
  */
+
+/** A device's last will as kept across restarts (MQTT-SN 1.2 §6.3). */
 export interface StoredWill {
   topic: string;
   payload: Buffer;
@@ -9,12 +11,14 @@ export interface StoredWill {
   retain: boolean;
 }
 
+/** One subscription of a device; `kind` says how the device named the topic (MQTT-SN 1.2 §5.3.11). */
 export interface StoredSubscription {
   filter: string;
   qos: 0 | 1 | 2;
   kind: 'name' | 'predefined' | 'short';
 }
 
+/** Everything about a session except its buffered messages. Plain data. */
 export interface StoredSession {
   clientId: string;
   state: 'active' | 'asleep' | 'awake' | 'disconnected' | 'lost';
@@ -25,11 +29,15 @@ export interface StoredSession {
   sleepDuration: number;
   will?: StoredWill;
   subscriptions: StoredSubscription[];
-  /** The device's normal topic IDs. */
+  /** The device's normal topic IDs (MQTT-SN 1.2 §6.9). */
   topics: Array<[name: string, id: number]>;
   predefinedInUse: number[];
 }
 
+/**
+ * A message buffered for a client (typically a sleeping device, MQTT-SN 1.2 §6.14). `seq` is the
+ * gateway's own ordering number, unique per client, a non-negative integer below 2^48.
+ */
 export interface StoredMessage {
   seq: number;
   topic: string;
@@ -38,23 +46,33 @@ export interface StoredMessage {
   retain: boolean;
 }
 
-/** Messages sorted by seq ascending. */
+/** What `open()` loads: every session with its messages, sorted by `seq` ascending. */
 export interface StoredState {
   sessions: Array<{ session: StoredSession; messages: StoredMessage[] }>;
 }
 
+/**
+ * Durable sessions and buffered messages. Writes are applied in call order, so a put issued after
+ * a delete of the same record wins. A write has reached the operating system when its promise
+ * resolves (it survives `kill -9`); it is power-loss durable after the next group sync, which an
+ * implementation runs periodically and on `sync()` / `close()`.
+ *
+ * Client IDs may hold any character except NUL. Messages of a client whose session record is
+ * missing at `open()` cannot be delivered and are discarded there.
+ */
 export interface DurableStore {
   /** Opens (creating the directory if needed) and loads everything. */
   open(): Promise<StoredState>;
   /** Replaces a session record (not its messages). */
   putSession(session: StoredSession): Promise<void>;
-  /** Deletes a session record and all its messages. */
+  /** Deletes a session record AND all its messages. */
   deleteSession(clientId: string): Promise<void>;
-  /** Appends a held message for a client; resolves once it reached the OS (survives kill -9). */
+  /** Appends a buffered message for a client; resolves once it reached the OS (survives kill -9). */
   putMessage(clientId: string, message: StoredMessage): Promise<void>;
   /** Removes a delivered (or dropped) message. */
   deleteMessage(clientId: string, seq: number): Promise<void>;
-  /** Forces the group sync now (shutdown, tests). */
+  /** Forces the group sync now (used at shutdown and by tests). */
   sync(): Promise<void>;
+  /** Writes what is pending, syncs, and releases the store; `open()` may be called again. */
   close(): Promise<void>;
 }

@@ -1,40 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import type { DurableStore, StoredMessage, StoredSession, StoredState } from './durable-store.js';
+import { GroupWriter } from './group-writer.js';
+import { loadAll, type LoadReport } from './level-load.js';
+import { encodeMessage, encodeSession, messageKey, messagePrefix, rangeEnd, sessionKey } from './records.js';
+import { StoreError, checkClientId, checkSeq } from './store-error.js';
 
-/** Key layout: every message of a client is contiguous and ordered by seq (12 hex digits). */
-const SESSION = 's\u0000';
-const MESSAGE = 'm\u0000';
-const SYNC_MARKER = 'z\u0000sync';
-const sessionKey = (clientId: string): string => `${SESSION}${clientId}`;
-const messagePrefix = (clientId: string): string => `${MESSAGE}${clientId}\u0000`;
-const messageKey = (clientId: string, seq: number): string => `${messagePrefix(clientId)}${seq.toString(16).padStart(12, '0')}`;
-
-/** [qos u8][retain u8][topic length u16][topic utf8][payload]: compact, and binary-safe. */
-function encodeMessage(message: StoredMessage): Buffer {
-  const topic = Buffer.from(message.topic, 'utf8');
-  const record = Buffer.allocUnsafe(4 + topic.length + message.payload.length);
-  record[0] = message.qos;
-  record[1] = message.retain ? 1 : 0;
-  record.writeUInt16BE(topic.length, 2);
-  topic.copy(record, 4);
-  message.payload.copy(record, 4 + topic.length);
-  return record;
-}
-
-function decodeMessage(seq: number, record: Buffer): StoredMessage {
-  const topicLength = record.readUInt16BE(2);
-  return {
-    seq,
-    qos: record[0] as 0 | 1 | 2,
-    retain: record[1] === 1,
-    topic: record.toString('utf8', 4, 4 + topicLength),
-    payload: Buffer.from(record.subarray(4 + topicLength)),
-  };
-}
-
-interface SessionJson extends Omit<StoredSession, 'will'> {
-  will?: { topic: string; payload: string; qos: 0 | 1 | 2; retain: boolean };
+/** Options of {@link LevelStore}. */
+export interface LevelStoreOptions {
+  /** How often buffered writes are made power-loss durable; default 1000 ms. */
+  syncIntervalMs?: number;
 }
 
 /**
@@ -44,105 +19,130 @@ interface SessionJson extends Omit<StoredSession, 'will'> {
  * changed, makes them survive a power cut too, without one flash sync per message.
  */
 export class LevelStore implements DurableStore {
-  private readonly db: ClassicLevel<string, Buffer>;
   private readonly syncIntervalMs: number;
+  private db: ClassicLevel<string, Buffer> | undefined;
+  private writer: GroupWriter | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private unsynced = false;
-  /** Synced writes so far (tests check that writes are grouped). */
-  syncCount = 0;
+  private syncsBefore = 0;
+  /** What the last `open()` found, for the gateway's startup log. */
+  lastOpen: LoadReport | undefined;
 
   constructor(
     private readonly directory: string,
-    options: { syncIntervalMs?: number } = {},
+    options: LevelStoreOptions = {},
   ) {
-    this.db = new ClassicLevel<string, Buffer>(directory, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
     this.syncIntervalMs = options.syncIntervalMs ?? 1000;
   }
 
+  /** Synced writes since construction (tests check that they are grouped). */
+  get syncCount(): number {
+    return this.syncsBefore + (this.writer?.syncCount ?? 0);
+  }
+
   async open(): Promise<StoredState> {
+    if (this.db) throw new StoreError('cannot-open', `the store in ${this.directory} is already open`);
     try {
       await mkdir(this.directory, { recursive: true });
-      await this.db.open();
     } catch (error) {
-      throw explainOpenError(this.directory, error as Error & { cause?: Error });
+      const reason = (error as Error).message;
+      throw new StoreError('cannot-open', `cannot create the data directory ${this.directory} (${reason}); pick a writable one with --data-dir`, { cause: error });
     }
-    this.timer = setInterval(() => void this.sync().catch(() => undefined), this.syncIntervalMs);
+    const db = new ClassicLevel<string, Buffer>(this.directory, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    try {
+      await db.open();
+    } catch (error) {
+      throw explainOpenError(this.directory, error);
+    }
+    const writer = new GroupWriter(db);
+    let loaded: Awaited<ReturnType<typeof loadAll>>;
+    try {
+      loaded = await loadAll(db, writer);
+    } catch (error) {
+      await db.close();
+      throw new StoreError('cannot-open', `cannot read the data directory ${this.directory}: ${(error as Error).message}`, { cause: error });
+    }
+    const { state, report } = loaded;
+    this.db = db;
+    this.writer = writer;
+    this.lastOpen = report;
+    // A timer rather than "every N writes": a lone message still becomes durable within the interval.
+    this.timer = setInterval(() => {
+      if (writer.unsynced) writer.sync().catch(() => undefined); // a failure shows on the next write
+    }, this.syncIntervalMs);
     this.timer.unref();
-    const sessions = new Map<string, { session: StoredSession; messages: StoredMessage[] }>();
-    for await (const [key, value] of this.db.iterator({ gte: SESSION, lt: `s\u0001` })) {
-      const session = parseSession(value);
-      sessions.set(key.slice(SESSION.length), { session, messages: [] });
-    }
-    for await (const [key, value] of this.db.iterator({ gte: MESSAGE, lt: `m\u0001` })) {
-      const rest = key.slice(MESSAGE.length);
-      const split = rest.lastIndexOf('\u0000');
-      const entry = sessions.get(rest.slice(0, split));
-      if (entry) entry.messages.push(decodeMessage(parseInt(rest.slice(split + 1), 16), value));
-    }
-    return { sessions: [...sessions.values()] };
+    return state;
   }
 
-  async putSession(session: StoredSession): Promise<void> {
-    checkClientId(session.clientId);
-    const { will, ...rest } = session;
-    const json: SessionJson = will ? { ...rest, will: { ...will, payload: will.payload.toString('base64') } } : rest;
-    await this.write(() => this.db.put(sessionKey(session.clientId), Buffer.from(JSON.stringify(json)), { sync: false }));
+  putSession(session: StoredSession): Promise<void> {
+    const key = sessionKey(session.clientId);
+    return this.write(session.clientId, () => [{ type: 'put', key, value: encodeSession(session) }]);
   }
 
-  async deleteSession(clientId: string): Promise<void> {
-    checkClientId(clientId);
-    const prefix = messagePrefix(clientId);
-    await this.write(async () => {
-      await this.db.del(sessionKey(clientId), { sync: false });
-      await this.db.clear({ gte: prefix, lt: `${prefix}\uffff` });
+  deleteSession(clientId: string): Promise<void> {
+    const db = this.db; // the batch may be built while close() runs
+    return this.write(clientId, async (earlier) => {
+      const prefix = messagePrefix(clientId);
+      const stored = await db!.keys({ gte: prefix, lt: rangeEnd(prefix) }).all();
+      // Messages put earlier in the same batch are not in the database yet, but must go too.
+      const batched = earlier.filter((op) => op.type === 'put' && op.key.startsWith(prefix)).map((op) => op.key);
+      const keys = [sessionKey(clientId), ...stored, ...batched];
+      return keys.map((key) => ({ type: 'del', key }));
     });
   }
 
-  async putMessage(clientId: string, message: StoredMessage): Promise<void> {
-    checkClientId(clientId);
-    await this.write(() => this.db.put(messageKey(clientId, message.seq), encodeMessage(message), { sync: false }));
+  putMessage(clientId: string, message: StoredMessage): Promise<void> {
+    return this.write(clientId, () => {
+      checkSeq(message.seq);
+      return [{ type: 'put', key: messageKey(clientId, message.seq), value: encodeMessage(message) }];
+    });
   }
 
-  async deleteMessage(clientId: string, seq: number): Promise<void> {
-    await this.write(() => this.db.del(messageKey(clientId, seq), { sync: false }));
+  deleteMessage(clientId: string, seq: number): Promise<void> {
+    return this.write(clientId, () => {
+      checkSeq(seq);
+      return [{ type: 'del', key: messageKey(clientId, seq) }];
+    });
   }
 
-  /** One synced write flushes LevelDB's log, and with it every earlier unsynced write. */
   async sync(): Promise<void> {
-    if (!this.unsynced || this.db.status !== 'open') return;
-    this.unsynced = false;
-    this.syncCount++;
-    await this.db.put(SYNC_MARKER, Buffer.alloc(0), { sync: true });
+    await this.writer?.sync();
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    const { db, writer } = this;
+    if (!db || !writer) return;
+    clearInterval(this.timer);
     this.timer = undefined;
-    if (this.db.status !== 'open') return;
-    await this.sync();
-    await this.db.close();
+    this.db = undefined; // writes issued from now on are refused
+    this.writer = undefined;
+    try {
+      await writer.sync();
+    } finally {
+      this.syncsBefore += writer.syncCount;
+      await db.close();
+    }
   }
 
-  private async write(operation: () => Promise<void>): Promise<void> {
-    this.unsynced = true;
-    await operation();
+  private write(clientId: string, build: Parameters<GroupWriter['write']>[0]): Promise<void> {
+    if (!this.writer) return Promise.reject(new StoreError('not-open', `the store in ${this.directory} is not open`));
+    try {
+      checkClientId(clientId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.writer.write(build);
   }
 }
 
-function parseSession(value: Buffer): StoredSession {
-  const json = JSON.parse(value.toString('utf8')) as SessionJson;
-  const { will, ...rest } = json;
-  return will ? { ...rest, will: { ...will, payload: Buffer.from(will.payload, 'base64') } } : rest;
-}
-
-function checkClientId(clientId: string): void {
-  if (clientId.includes('\u0000')) throw new Error(`client ID ${JSON.stringify(clientId)} contains NUL, which the store cannot key`);
-}
-
-function explainOpenError(directory: string, error: Error & { cause?: Error }): Error {
-  const text = `${error.message} ${error.cause?.message ?? ''}`;
-  if (/lock/i.test(text)) {
-    return new Error(`data directory ${directory} is in use: another gateway is probably running with the same --data-dir. Stop it, or give this one its own --data-dir.`);
+function explainOpenError(directory: string, error: unknown): StoreError {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const text = `${(error as Error).message} ${cause?.message ?? ''}`;
+  if (cause?.code === 'LEVEL_LOCKED' || /\block\b/i.test(text)) {
+    return new StoreError(
+      'locked',
+      `the data directory ${directory} is locked: another gateway is probably running with the same --data-dir. Stop it, or give this one its own --data-dir.`,
+      { cause: error },
+    );
   }
-  return new Error(`cannot open the data directory ${directory}: ${error.cause?.message ?? error.message}. Check it exists and is writable, or pick another with --data-dir.`);
+  return new StoreError('cannot-open', `cannot open the data directory ${directory}: ${cause?.message ?? text}`, { cause: error });
 }

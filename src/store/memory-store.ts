@@ -1,4 +1,5 @@
 import type { DurableStore, StoredMessage, StoredSession, StoredState } from './durable-store.js';
+import { StoreError, checkClientId, checkSeq, checkTopic } from './store-error.js';
 
 /** A deep copy, so callers never share state with the store (Buffers stay Buffers). */
 function cloneSession(session: StoredSession): StoredSession {
@@ -11,44 +12,65 @@ function cloneSession(session: StoredSession): StoredSession {
   };
 }
 
-/** A complete in-memory DurableStore: `--data-dir none`, and tests. Nothing survives the process. */
+const cloneMessage = (message: StoredMessage): StoredMessage => ({ ...message, payload: Buffer.from(message.payload) });
+
+/**
+ * A complete in-memory DurableStore: `--data-dir none`, and tests. Its contents survive `close()`
+ * and come back on the next `open()` of the same instance (a restart, for gateway tests), but not
+ * the process. It refuses writes while closed and checks records as LevelStore does, so code
+ * tested against it behaves the same on disk.
+ */
 export class MemoryStore implements DurableStore {
   private readonly sessions = new Map<string, StoredSession>();
   private readonly messages = new Map<string, Map<number, StoredMessage>>();
+  private isOpen = false;
 
   async open(): Promise<StoredState> {
-    const clientIds = new Set([...this.sessions.keys()]);
+    if (this.isOpen) throw new StoreError('cannot-open', 'the memory store is already open');
+    this.isOpen = true;
+    // Same rule as on disk: messages without a session are undeliverable.
+    for (const clientId of this.messages.keys()) if (!this.sessions.has(clientId)) this.messages.delete(clientId);
     return {
-      sessions: [...clientIds].map((clientId) => ({
-        session: cloneSession(this.sessions.get(clientId)!),
-        messages: [...(this.messages.get(clientId)?.values() ?? [])].sort((a, b) => a.seq - b.seq).map((m) => ({ ...m, payload: Buffer.from(m.payload) })),
+      sessions: [...this.sessions].map(([clientId, session]) => ({
+        session: cloneSession(session),
+        messages: [...(this.messages.get(clientId)?.values() ?? [])].sort((a, b) => a.seq - b.seq).map(cloneMessage),
       })),
     };
   }
 
   async putSession(session: StoredSession): Promise<void> {
+    this.check(session.clientId);
     this.sessions.set(session.clientId, cloneSession(session));
   }
 
   async deleteSession(clientId: string): Promise<void> {
+    this.check(clientId);
     this.sessions.delete(clientId);
     this.messages.delete(clientId);
   }
 
   async putMessage(clientId: string, message: StoredMessage): Promise<void> {
+    this.check(clientId, message.seq);
+    checkTopic(message.topic);
     let messages = this.messages.get(clientId);
-    if (!messages) {
-      messages = new Map();
-      this.messages.set(clientId, messages);
-    }
-    messages.set(message.seq, { ...message, payload: Buffer.from(message.payload) });
+    if (!messages) this.messages.set(clientId, (messages = new Map()));
+    messages.set(message.seq, cloneMessage(message));
   }
 
   async deleteMessage(clientId: string, seq: number): Promise<void> {
+    this.check(clientId, seq);
     this.messages.get(clientId)?.delete(seq);
   }
 
   async sync(): Promise<void> {}
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.isOpen = false;
+  }
+
+  private check(clientId: string, seq?: number): void {
+    if (!this.isOpen) throw new StoreError('not-open', 'the memory store is not open');
+    checkClientId(clientId);
+    if (seq !== undefined) checkSeq(seq);
+  }
 }

@@ -171,7 +171,9 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   private setState(state: UpstreamState, detail?: string): void {
     if (state === this.currentState) return;
     this.currentState = state;
-    this.options.logger.info({ state, broker: detail }, `upstream ${state}`);
+    // Losing the broker is worth a warning; (re)connecting and closing are news.
+    const level = state === 'offline' || state === 'reconnecting' ? 'warn' : 'info';
+    this.options.logger[level]({ state, broker: detail }, `upstream ${state}`);
     this.emit('state', state, detail);
   }
 }

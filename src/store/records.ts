@@ -1,0 +1,83 @@
+import type { StoredMessage, StoredSession } from './durable-store.js';
+import { checkTopic } from './store-error.js';
+
+/*
+ * Key layout. NUL separates parts and cannot occur in a client ID, so the messages of 'dev' form
+ * one contiguous range that never overlaps those of 'dev1', ordered by seq (fixed-width hex sorts
+ * like the number).
+ */
+export const SESSION = 's\u0000';
+export const MESSAGE = 'm\u0000';
+/** The record a group sync rewrites when nothing else is pending; never loaded. */
+export const SYNC_MARKER = 'z\u0000sync';
+
+export const sessionKey = (clientId: string): string => SESSION + clientId;
+export const messagePrefix = (clientId: string): string => `${MESSAGE}${clientId}\u0000`;
+export const messageKey = (clientId: string, seq: number): string => messagePrefix(clientId) + seq.toString(16).padStart(12, '0');
+/** The first key after every key that starts with `prefix` (its last char is NUL, so +1 is enough). */
+export const rangeEnd = (prefix: string): string => prefix.slice(0, -1) + '\u0001';
+
+/** Splits `m\0<clientId>\0<seq>`; undefined when the key is not one. */
+export function parseMessageKey(key: string): { clientId: string; seq: number } | undefined {
+  const split = key.lastIndexOf('\u0000');
+  const hex = key.slice(split + 1);
+  if (split < MESSAGE.length || !/^[0-9a-f]{12}$/.test(hex)) return undefined;
+  return { clientId: key.slice(MESSAGE.length, split), seq: parseInt(hex, 16) };
+}
+
+const HEADER = 4;
+
+/** [qos u8][retain u8][topic length u16 BE][topic utf8][payload]: compact and binary-safe. */
+export function encodeMessage(message: StoredMessage): Buffer {
+  checkTopic(message.topic);
+  const topicLength = Buffer.byteLength(message.topic, 'utf8');
+  const record = Buffer.allocUnsafe(HEADER + topicLength + message.payload.length);
+  record[0] = message.qos;
+  record[1] = message.retain ? 1 : 0;
+  record.writeUInt16BE(topicLength, 2);
+  record.write(message.topic, HEADER, 'utf8');
+  message.payload.copy(record, HEADER + topicLength);
+  return record;
+}
+
+/** Undefined when the record is damaged; the payload is a copy, never a view of LevelDB's buffer. */
+export function decodeMessage(seq: number, record: Buffer): StoredMessage | undefined {
+  if (record.length < HEADER) return undefined;
+  const qos = record[0];
+  const topicEnd = HEADER + record.readUInt16BE(2);
+  if ((qos !== 0 && qos !== 1 && qos !== 2) || record[1]! > 1 || topicEnd > record.length) return undefined;
+  return {
+    seq,
+    topic: record.toString('utf8', HEADER, topicEnd),
+    payload: Buffer.from(record.subarray(topicEnd)),
+    qos,
+    retain: record[1] === 1,
+  };
+}
+
+/** The session as JSON, the will payload in base64: readable with any LevelDB tool when debugging. */
+interface SessionJson extends Omit<StoredSession, 'will'> {
+  will?: { topic: string; payload: string; qos: 0 | 1 | 2; retain: boolean };
+}
+
+export function encodeSession(session: StoredSession): Buffer {
+  const { will, ...rest } = session;
+  const json: SessionJson = will ? { ...rest, will: { ...will, payload: will.payload.toString('base64') } } : rest;
+  return Buffer.from(JSON.stringify(json), 'utf8');
+}
+
+/** Undefined when the record is not a session (damaged, or from an incompatible version). */
+export function decodeSession(record: Buffer): StoredSession | undefined {
+  let json: SessionJson;
+  try {
+    json = JSON.parse(record.toString('utf8')) as SessionJson;
+  } catch {
+    return undefined;
+  }
+  if (typeof json !== 'object' || json === null || typeof json.clientId !== 'string') return undefined;
+  if (!Array.isArray(json.subscriptions) || !Array.isArray(json.topics) || !Array.isArray(json.predefinedInUse)) return undefined;
+  const { will, ...rest } = json;
+  if (will === undefined) return rest;
+  if (typeof will.payload !== 'string') return undefined;
+  return { ...rest, will: { ...will, payload: Buffer.from(will.payload, 'base64') } };
+}
