@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { DurableStore } from './store/durable-store.js';
 import { MemoryStore } from './store/memory-store.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from './clock.js';
 import type { GatewayConfig } from './config/schema.js';
 import { Gateway } from './gateway/gateway.js';
@@ -21,6 +21,15 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
+/**
+ * Stable per data directory, so a restarted gateway resumes its own broker session and two
+ * gateways on one host (with their own data directories) never take over each other's.
+ */
+function defaultClientId(dataDir: string): string {
+  const suffix = dataDir === 'none' ? randomBytes(3).toString('hex') : createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 8);
+  return `mqttsn-gateway-${hostname()}-${suffix}`;
+}
+
 /** The durable store under `dataDir`, or memory only for `none`; the native LevelDB binding loads only when used. */
 async function openStore(dataDir: string): Promise<DurableStore> {
   if (dataDir === 'none') return new MemoryStore();
@@ -37,7 +46,10 @@ export async function runGateway(config: GatewayConfig, logger: Logger, clock?: 
   const brokerUrl = config.broker.url ?? embeddedBroker!.url;
   const upstream = new MqttUpstream({
     url: brokerUrl,
-    clientId: config.broker.clientId ?? `mqttsn-gateway-${hostname()}-${randomBytes(3).toString('hex')}`,
+    clientId: config.broker.clientId ?? defaultClientId(config.dataDir),
+    // With a data directory the gateway's broker session persists too: what the broker queued for
+    // it during a reconnect or a restart is delivered afterwards instead of being dropped.
+    persistentSession: config.dataDir !== 'none',
     keepAlive: config.broker.keepAlive,
     reconnectMs: config.broker.reconnectMs,
     logger,

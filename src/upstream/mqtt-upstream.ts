@@ -16,6 +16,11 @@ export interface MqttUpstreamOptions {
   /** `mqtt://host:port` or `mqtts://host:port`. */
   readonly url: string;
   readonly clientId: string;
+  /**
+   * Keep the gateway's session at the broker across reconnects and restarts (MQTT clean
+   * session off): messages queued for the gateway while its link was down are not lost.
+   */
+  readonly persistentSession?: boolean;
   readonly username?: string;
   readonly password?: string;
   readonly keepAlive: number;
@@ -64,7 +69,7 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       keepalive: keepAlive,
       reconnectPeriod: reconnectMs,
       connectTimeout: 10_000,
-      clean: true,
+      clean: !this.options.persistentSession,
       protocolVersion: 4,
       resubscribe: true,
       // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (6 MB of heap) to save a tiny
