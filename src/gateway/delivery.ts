@@ -154,7 +154,9 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
   }
   let written: Promise<void> | undefined;
   if (away && message.qos > 0) {
-    const kept = { ...message, seq: session.nextSeq++ };
+    // A copy: the broker client's payload is a view into its socket read buffer (64 KiB, often
+    // holding only a few small messages), which a message held for hours would keep alive whole.
+    const kept = { ...message, payload: Buffer.from(message.payload), seq: session.nextSeq++ };
     session.outbound.push(kept);
     written = ctx.storeMessage(session, kept);
   } else {
