@@ -231,6 +231,31 @@ describe('client state machine (MQTT-SN 1.2 §6.14)', () => {
     expect(state()).toBe('active');
   });
 
+  it('an empty WILLTOPICUPD deletes the will: a device lost afterwards publishes nothing', async () => {
+    connect(10);
+    expect(send({ type: 'willtopicupd', qos: 0, retain: false, topic: '' })).toEqual([{ type: 'willtopicresp', returnCode: 0 }]);
+    clock.advance(16_000);
+    await settle();
+    expect(state()).toBeUndefined(); // lost (clean session: gone)
+    expect(wills()).toBe(0);
+  });
+
+  it('a will with QoS 1 and retain is published that way when the device is lost', async () => {
+    send({ type: 'connect', will: true, cleanSession: true, protocolId: 1, duration: 10, clientId: ID });
+    send({ type: 'willtopic', qos: 1, retain: true, topic: `wills/${ID}` });
+    send({ type: 'willmsg', payload: Buffer.from('retained will') });
+    clock.advance(16_000);
+    const [will] = await watcher.waitFor(1, (m) => m.topic === `wills/${ID}`);
+    expect(will).toMatchObject({ qos: 1, retain: false }); // retain is cleared on live delivery (MQTT 3.1.1 §3.3.1.3)
+    const late = await BrokerClient.connect(broker.url); // a later subscriber gets the retained copy
+    await late.subscribe(`wills/${ID}`);
+    const [retained] = await late.waitFor(1);
+    expect(retained).toMatchObject({ retain: true });
+    expect(retained?.payload.toString()).toBe('retained will');
+    await late.publish(`wills/${ID}`, '', 1, true); // clear it for the other tests
+    await late.close();
+  });
+
   it('a PINGREQ with the wrong client ID leaves a sleeping device asleep', () => {
     connect();
     send({ type: 'disconnect', duration: 30 });
