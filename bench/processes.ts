@@ -152,9 +152,9 @@ export class Loadgen {
     return (await this.request(spec)) as LoadResult;
   }
 
-  /** Sleepers only: wakes the first `count` devices; how many messages each got before PINGRESP. */
-  async wake(count: number): Promise<number[]> {
-    return ((await this.request({ wake: count })) as { received: number[] }).received;
+  /** Sleepers only: wakes these devices; how many messages each got before PINGRESP. */
+  async wake(devices: readonly number[]): Promise<number[]> {
+    return ((await this.request({ wake: devices })) as { received: number[] }).received;
   }
 
   private async request(body: unknown): Promise<unknown> {

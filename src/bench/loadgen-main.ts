@@ -2,7 +2,7 @@
  * The load generator as its own process, so it does not share an event loop with the gateway
  * or the counter. It connects its fleet, prints `{"ready":true}`, then runs one request per
  * line read on stdin and prints one result per line; `exit` ends it.
- * Requests: a LoadSpec (for `sn`/`mqtt` fleets) or `{"wake":N}` (for `sleepers`).
+ * Requests: a LoadSpec (for `sn`/`mqtt` fleets) or `{"wake":[device, ...]}` (for `sleepers`).
  */
 import { createInterface } from 'node:readline';
 import type { Fleet, LoadSpec } from './fleet.js';
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
     if (line.trim() === 'exit') break;
-    const request = JSON.parse(line) as LoadSpec | { wake: number };
+    const request = JSON.parse(line) as LoadSpec | { wake: number[] };
     const result = 'wake' in request ? { received: await sleepers!.wake(request.wake) } : await fleet!.run(request);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   }

@@ -49,11 +49,11 @@ export class SleeperFleet {
     );
   }
 
-  /** Wakes devices `0..count-1` one by one; returns how many messages each received before PINGRESP. */
-  async wake(count: number): Promise<number[]> {
+  /** Wakes the given devices one by one; returns how many messages each received before PINGRESP. */
+  async wake(devices: readonly number[]): Promise<number[]> {
     const socket = this.sockets[0]!;
     const received: number[] = [];
-    for (let device = 0; device < Math.min(count, this.devices); device++) {
+    for (const device of devices) {
       let messages = 0;
       await this.exchange(socket, { type: 'pingreq', clientId: sleeperClientId(this.runId, device) }, (packet, reply) => {
         if (packet.type === 'publish') {
