@@ -14,7 +14,7 @@ describe('UDP over IPv6', () => {
 
   beforeAll(async () => {
     broker = await startEmbeddedBroker(0);
-    running = await runGateway(parseConfig({ radios: ['udp6://[::1]:0'], broker: broker.url, logLevel: 'silent' }), silentLogger());
+    running = await runGateway(parseConfig({ radios: ['udp6://[::1]:0'], broker: broker.url, logLevel: 'silent', dataDir: 'none' }), silentLogger());
   });
 
   afterAll(async () => {
