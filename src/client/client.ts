@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { decode, encode } from '../codec/index.js';
-import type { Disconnect, Packet, Publish, PublishTopic, SubscribeTopic } from '../codec/packets.js';
+import type { Disconnect, Packet, Publish, PublishTopic } from '../codec/packets.js';
 import { ClientError, rejected } from './errors.js';
 import { InboundHandler } from './inbound.js';
 import { KeepAlive } from './keepalive.js';
@@ -181,13 +181,9 @@ export class MqttSnClient extends EventEmitter<ClientEvents> {
   }
 
   /** SUBSCRIBEs; resolves with the SUBACK fields whatever its return code (check `returnCode`). */
-  subscribe(filter: TopicFilter, qos: 0 | 1 | 2 = 0): Promise<SubscribeResult> {
-    let topic: SubscribeTopic;
-    try {
-      topic = toSubscribeTopic(filter);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async subscribe(filter: TopicFilter, qos: 0 | 1 | 2 = 0): Promise<SubscribeResult> {
+    // async: a bad filter rejects instead of throwing.
+    const topic = toSubscribeTopic(filter);
     return this.lanes.subscribe.run(async () => {
       this.assertConnected();
       const msgId = this.pending.nextMsgId();
@@ -202,13 +198,8 @@ export class MqttSnClient extends EventEmitter<ClientEvents> {
   }
 
   /** UNSUBSCRIBEs; resolves on UNSUBACK (which carries no return code in v1.2). */
-  unsubscribe(filter: TopicFilter): Promise<void> {
-    let topic: SubscribeTopic;
-    try {
-      topic = toSubscribeTopic(filter);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async unsubscribe(filter: TopicFilter): Promise<void> {
+    const topic = toSubscribeTopic(filter);
     return this.lanes.subscribe.run(async () => {
       this.assertConnected();
       const msgId = this.pending.nextMsgId();

@@ -181,10 +181,6 @@ export class Gateway implements GatewayContext {
     pump(this, session);
   }
 
-  enqueue(session: Session, message: OutboundMessage): void {
-    enqueue(this, session, message);
-  }
-
   storeMessage(session: Session, message: OutboundMessage & { seq: number }): Promise<void> {
     return this.persistence.storeMessage(session, message);
   }

@@ -43,11 +43,6 @@ export class SharedSubscriptions {
     });
   }
 
-  /** How many devices hold `filter`. */
-  count(filter: string): number {
-    return this.owners.get(filter)?.size ?? 0;
-  }
-
   get filters(): number {
     return this.owners.size;
   }
