@@ -44,17 +44,22 @@ export async function runGateway(config: GatewayConfig, logger: Logger, clock?: 
   const embeddedBroker = config.broker.url === undefined ? await (await import('./upstream/embedded-broker.js')).startEmbeddedBroker(config.embeddedPort) : undefined;
   if (embeddedBroker) logger.info({ url: embeddedBroker.url }, 'no broker configured: embedded broker started');
   const brokerUrl = config.broker.url ?? embeddedBroker!.url;
+  const { broker } = config;
   const upstream = new MqttUpstream({
     url: brokerUrl,
-    clientId: config.broker.clientId ?? defaultClientId(config.dataDir),
+    clientId: broker.clientId ?? defaultClientId(config.dataDir),
+    protocol: broker.protocol,
     // With a data directory the gateway's broker session persists too: what the broker queued for
     // it during a reconnect or a restart is delivered afterwards instead of being dropped.
     persistentSession: config.dataDir !== 'none',
-    keepAlive: config.broker.keepAlive,
-    reconnectMs: config.broker.reconnectMs,
+    sessionExpiry: broker.sessionExpiry,
+    keepAlive: broker.keepAlive,
+    reconnectMs: broker.reconnectMs,
+    reconnectMaxMs: broker.reconnectMaxMs,
     logger,
-    ...(config.broker.username !== undefined ? { username: config.broker.username } : {}),
-    ...(config.broker.password !== undefined ? { password: config.broker.password } : {}),
+    ...(broker.username !== undefined ? { username: broker.username } : {}),
+    ...(broker.password !== undefined ? { password: broker.password } : {}),
+    ...(broker.tls ? { tls: broker.tls } : {}),
   });
   const store = await openStore(config.dataDir);
   const gateway = new Gateway({ config, radios, upstream, logger, store, ...(clock ? { clock } : {}) });

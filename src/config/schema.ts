@@ -15,14 +15,70 @@ const predefinedTable = z.record(z.string().check(z.regex(/^\d+$/, 'a topic ID (
 
 const radioUrl = z.string().check(z.regex(/^[a-z][a-z0-9+.-]*:\/\//i, 'a radio URL such as udp://0.0.0.0:1884 or udp6://[::]:1884'));
 
+/** Files for a TLS (mqtts://) upstream; paths are read at start. */
+const tlsSchema = z.strictObject({
+  /** The CA that signed the broker's certificate (PEM); the system's CAs when omitted. */
+  ca: z.optional(z.string().check(z.minLength(1))),
+  /** Client certificate and key (PEM), for brokers that require them. */
+  cert: z.optional(z.string().check(z.minLength(1))),
+  key: z.optional(z.string().check(z.minLength(1))),
+  /** The name the broker's certificate must carry, when it differs from the URL's host. */
+  servername: z.optional(z.string().check(z.minLength(1))),
+  /** Only for testing against a broker with a self-made certificate: never in production. */
+  rejectUnauthorized: withDefault(z.boolean(), true),
+});
+
+/** MQTT 3.1.1 or 5 towards the broker; YAML reads `5` as a number and `3.1.1` as a string. */
+const protocolSchema = z.pipe(
+  z.transform((value: unknown) => (typeof value === 'number' ? String(value) : value)),
+  z.enum(['3.1.1', '5']),
+);
+
 export const brokerSchema = z.strictObject({
   /** Omitted: the gateway starts its embedded broker. */
   url: z.optional(z.string().check(z.regex(/^mqtts?:\/\//, 'an mqtt:// or mqtts:// URL'))),
+  /**
+   * aggregating: one connection for the whole gateway (MQTT-SN 1.2 §4.2).
+   * transparent: one connection per device, with its client ID, will and credentials.
+   */
+  mode: withDefault(z.enum(['aggregating', 'transparent']), 'aggregating'),
+  protocol: withDefault(protocolSchema, '3.1.1'),
+  /** The gateway's own client ID (aggregating mode). */
   clientId: z.optional(z.string().check(z.minLength(1))),
+  /** Put before each device's client ID at the broker in transparent mode, e.g. `sn-`. */
+  clientIdPrefix: withDefault(z.string(), ''),
   username: z.optional(z.string()),
   password: z.optional(z.string()),
+  tls: z.optional(tlsSchema),
   keepAlive: withDefault(integer(0, 65535), 30),
+  /** First reconnect delay; it doubles (with jitter) up to reconnectMaxMs. */
   reconnectMs: withDefault(integer(100), 1000),
+  reconnectMaxMs: withDefault(integer(100), 30_000),
+  /** MQTT 5: how long the broker keeps a persistent session after the link drops, in seconds. */
+  sessionExpiry: withDefault(integer(0, 0xffffffff), 7 * 24 * 3600),
+  /** MQTT 5: send radio metadata (client ID, radio, address) with each device message as user properties. */
+  userProperties: withDefault(z.boolean(), false),
+  /**
+   * Aggregating mode: put each device publish under a per-device prefix, `{clientId}` replaced,
+   * e.g. `devices/{clientId}/`, so the broker sees who sent it. Empty: topics unchanged.
+   */
+  topicPrefix: withDefault(z.string(), ''),
+});
+
+/** While the broker is unreachable: device messages kept for it (store-and-forward). */
+const forwardSchema = z.strictObject({
+  /** Messages kept in the data directory for the broker, all devices together. */
+  maxMessages: withDefault(integer(1), 100_000),
+  /** Payload bytes kept, all devices together. */
+  maxBytes: withDefault(integer(1), 32 << 20),
+  /**
+   * At the bound: `refuse` answers the device's QoS 1 publish with "rejected: congestion" (the
+   * device keeps it and retries later; nothing is lost); `drop-oldest` discards the oldest kept
+   * message to make room. Counted and logged either way.
+   */
+  overflow: withDefault(z.enum(['refuse', 'drop-oldest']), 'refuse'),
+  /** QoS 0 messages during an outage: kept in memory (lost if the gateway restarts) or dropped and counted. */
+  qos0: withDefault(z.enum(['keep', 'drop']), 'keep'),
 });
 
 const limitsSchema = z.strictObject({
@@ -59,12 +115,30 @@ export const configSchema = z.strictObject({
       z.transform((value: unknown) => (typeof value === 'string' ? { url: value } : value)),
       brokerSchema,
     ),
-    { keepAlive: 30, reconnectMs: 1000 },
+    {
+      mode: 'aggregating',
+      protocol: '3.1.1',
+      clientIdPrefix: '',
+      keepAlive: 30,
+      reconnectMs: 1000,
+      reconnectMaxMs: 30_000,
+      sessionExpiry: 7 * 24 * 3600,
+      userProperties: false,
+      topicPrefix: '',
+    },
   ),
+  forward: withDefault(forwardSchema, { maxMessages: 100_000, maxBytes: 32 << 20, overflow: 'refuse', qos0: 'keep' }),
   embeddedPort: withDefault(integer(0, 65535), 1883),
   gatewayId: withDefault(integer(0, 255), 1),
   predefined: withDefault(predefinedTable, {}),
-  clients: withDefault(z.record(z.string().check(z.minLength(1)), z.strictObject({ predefined: withDefault(predefinedTable, {}) })), {}),
+  /** Per client ID: its own predefined topics, and its broker credentials in transparent mode. */
+  clients: withDefault(
+    z.record(
+      z.string().check(z.minLength(1)),
+      z.strictObject({ predefined: withDefault(predefinedTable, {}), username: z.optional(z.string()), password: z.optional(z.string()) }),
+    ),
+    {},
+  ),
   /** Accept QoS -1 publishes from devices with no connection (MQTT-SN 1.2 §6.8). */
   qosMinusOne: withDefault(z.boolean(), true),
   limits: withDefault(limitsSchema, { maxClients: 100_000, maxInflight: 64, maxMessageSize: 65507 }),

@@ -19,6 +19,8 @@ import { fromRecord, SessionPersistence } from './persistence.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { DurableStore } from '../store/durable-store.js';
 import { emptyStats, type GatewayStats } from './stats.js';
+import { ForwardBudget } from '../upstream/outbox.js';
+import { StoreAndForward } from '../upstream/store-and-forward.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -40,7 +42,8 @@ export class Gateway implements GatewayContext {
   readonly logger: Logger;
   readonly stats: GatewayStats = emptyStats();
   readonly sessions = new SessionStore();
-  readonly upstream: Upstream;
+  /** The broker link behind store-and-forward: held messages survive outages and restarts. */
+  readonly upstream: StoreAndForward;
   private readonly shared: SharedSubscriptions;
   private readonly persistence: SessionPersistence;
   private readonly radios: readonly Radio[];
@@ -60,10 +63,12 @@ export class Gateway implements GatewayContext {
     this.config = options.config;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger;
-    this.upstream = options.upstream;
     this.radios = options.radios;
+    const store = options.store ?? new MemoryStore();
+    this.persistence = new SessionPersistence(store, this.logger);
+    const { maxMessages, maxBytes } = this.config.forward;
+    this.upstream = new StoreAndForward(options.upstream, { link: '', store, policy: this.config.forward, budget: new ForwardBudget(maxMessages, maxBytes), stats: this.stats, logger: this.logger });
     this.shared = new SharedSubscriptions(this.upstream);
-    this.persistence = new SessionPersistence(options.store ?? new MemoryStore(), this.logger);
     this.globalPredefined = new PredefinedTopics(Object.entries(this.config.predefined).map(([id, name]) => [Number(id), name]));
     for (const [clientId, client] of Object.entries(this.config.clients)) {
       const entries = Object.entries(client.predefined).map(([id, name]) => [Number(id), name] as const);
@@ -113,6 +118,7 @@ export class Gateway implements GatewayContext {
     const now = this.clock.now();
     const sessions = state.sessions.map(({ session, messages }) => fromRecord(session, messages, this.predefinedFor(session.clientId), now));
     for (const session of sessions) this.sessions.adopt(session);
+    this.upstream.restore(state.forward.filter((message) => message.link === ''));
     if (sessions.length > 0) {
       const buffered = sessions.reduce((sum, session) => sum + session.outbound.length, 0);
       this.logger.info({ sessions: sessions.length, buffered }, 'sessions restored from the data directory');
@@ -121,8 +127,15 @@ export class Gateway implements GatewayContext {
   }
 
   /** A snapshot for logs and status output. */
-  status(): { sessions: number; filters: number; upstream: string; refusing: number; stats: GatewayStats } {
-    return { sessions: this.sessions.size, filters: this.shared.filters, upstream: this.upstream.state, refusing: this.admission.refuseShare, stats: { ...this.stats } };
+  status(): { sessions: number; filters: number; upstream: string; heldForBroker: number; refusing: number; stats: GatewayStats } {
+    return {
+      sessions: this.sessions.size,
+      filters: this.shared.filters,
+      upstream: this.upstream.state,
+      heldForBroker: this.upstream.held,
+      refusing: this.admission.refuseShare,
+      stats: { ...this.stats },
+    };
   }
 
   /** One frame from a radio: decode, unwrap a forwarder's encapsulation, dispatch. Never throws. */

@@ -26,6 +26,14 @@ export interface GatewayStats {
   encodeFailed: number;
   willsPublished: number;
   sessionsLost: number;
+  /** QoS 1/2 device messages written to the store because the broker was unreachable. */
+  forwardStored: number;
+  /** Held messages the broker acknowledged once it was back. */
+  forwardDelivered: number;
+  /** Held messages discarded: QoS 0 with `forward.qos0: drop`, or the oldest at the bound with `drop-oldest`. */
+  forwardDropped: number;
+  /** Device publishes answered "rejected: congestion" because the store for the broker was full. */
+  forwardRefused: number;
 }
 
 export function emptyStats(): GatewayStats {
@@ -46,5 +54,9 @@ export function emptyStats(): GatewayStats {
     encodeFailed: 0,
     willsPublished: 0,
     sessionsLost: 0,
+    forwardStored: 0,
+    forwardDelivered: 0,
+    forwardDropped: 0,
+    forwardRefused: 0,
   };
 }

@@ -46,9 +46,23 @@ export interface StoredMessage {
   retain: boolean;
 }
 
-/** What `open()` loads: every session with its messages, sorted by `seq` ascending. */
+/**
+ * A device message waiting for the broker while the upstream link is down (store-and-forward).
+ * `link` names the upstream connection it goes out on: '' for the gateway's shared connection,
+ * the device's client ID in transparent mode. `properties` are MQTT 5 user properties.
+ */
+export interface StoredForward extends StoredMessage {
+  link: string;
+  properties?: Record<string, string>;
+}
+
+/**
+ * What `open()` loads: every session with its messages, sorted by `seq` ascending, and the
+ * messages waiting for the broker, sorted by link, then `seq`.
+ */
 export interface StoredState {
   sessions: Array<{ session: StoredSession; messages: StoredMessage[] }>;
+  forward: StoredForward[];
 }
 
 /**
@@ -71,6 +85,10 @@ export interface DurableStore {
   putMessage(clientId: string, message: StoredMessage): Promise<void>;
   /** Removes a delivered (or dropped) message. */
   deleteMessage(clientId: string, seq: number): Promise<void>;
+  /** Keeps a message for the broker; resolves once it reached the OS (survives kill -9). */
+  putForward(message: StoredForward): Promise<void>;
+  /** Removes a message the broker acknowledged (or that was dropped at the bound). */
+  deleteForward(link: string, seq: number): Promise<void>;
   /** Forces the group sync now (used at shutdown and by tests). */
   sync(): Promise<void>;
   /** Writes what is pending, syncs, and releases the store; `open()` may be called again. */

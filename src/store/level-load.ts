@@ -1,7 +1,7 @@
 import type { ClassicLevel } from 'classic-level';
-import type { StoredMessage, StoredSession, StoredState } from './durable-store.js';
+import type { StoredForward, StoredMessage, StoredSession, StoredState } from './durable-store.js';
 import type { GroupWriter } from './group-writer.js';
-import { MESSAGE, SESSION, decodeMessage, decodeSession, parseMessageKey } from './records.js';
+import { FORWARD, MESSAGE, SESSION, decodeForward, decodeMessage, decodeSession, parseMessageKey } from './records.js';
 
 /** What `open()` found on disk. */
 export interface LoadReport {
@@ -9,6 +9,8 @@ export interface LoadReport {
   messages: number;
   /** Messages whose client has no session record: undeliverable, deleted at open. */
   orphanMessages: number;
+  /** Device messages waiting for the broker (store-and-forward). */
+  forward: number;
   /** Records that could not be decoded: skipped and left on disk for inspection. */
   damagedRecords: number;
 }
@@ -18,6 +20,7 @@ export async function loadAll(db: ClassicLevel<string, Buffer>, writer: GroupWri
   const sessions = new Map<string, StoredSession>();
   const sessionKeys = new Set<string>(); // damaged ones too: their messages are not orphans
   const messages = new Map<string, { keys: string[]; list: StoredMessage[] }>();
+  const forward: StoredForward[] = [];
   let damagedRecords = 0;
   for await (const [key, value] of db.iterator()) {
     if (key.startsWith(SESSION)) {
@@ -37,13 +40,19 @@ export async function loadAll(db: ClassicLevel<string, Buffer>, writer: GroupWri
       if (!entry) messages.set(parsed.clientId, (entry = { keys: [], list: [] }));
       entry.keys.push(key);
       entry.list.push(message);
+    } else if (key.startsWith(FORWARD)) {
+      const parsed = parseMessageKey(key, FORWARD);
+      const message = parsed && decodeForward(parsed.clientId, parsed.seq, value);
+      if (message) forward.push(message);
+      else damagedRecords++;
     }
   }
   const orphanKeys = [...messages].filter(([clientId]) => !sessionKeys.has(clientId)).flatMap(([, entry]) => entry.keys);
   if (orphanKeys.length > 0) await writer.write(() => orphanKeys.map((key) => ({ type: 'del', key })));
   const state: StoredState = {
     sessions: [...sessions].map(([clientId, session]) => ({ session, messages: messages.get(clientId)?.list ?? [] })),
+    forward,
   };
   const messageCount = state.sessions.reduce((sum, entry) => sum + entry.messages.length, 0);
-  return { state, report: { sessions: sessions.size, messages: messageCount, orphanMessages: orphanKeys.length, damagedRecords } };
+  return { state, report: { sessions: sessions.size, messages: messageCount, orphanMessages: orphanKeys.length, forward: forward.length, damagedRecords } };
 }

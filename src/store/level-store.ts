@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
-import type { DurableStore, StoredMessage, StoredSession, StoredState } from './durable-store.js';
+import type { DurableStore, StoredForward, StoredMessage, StoredSession, StoredState } from './durable-store.js';
 import { GroupWriter } from './group-writer.js';
 import { loadAll, type LoadReport } from './level-load.js';
-import { encodeMessage, encodeSession, messageKey, messagePrefix, rangeEnd, sessionKey } from './records.js';
+import { encodeForward, encodeMessage, encodeSession, forwardKey, messageKey, messagePrefix, rangeEnd, sessionKey } from './records.js';
 import { StoreError, checkClientId, checkSeq } from './store-error.js';
 
 /** Options of {@link LevelStore}. */
@@ -101,6 +101,20 @@ export class LevelStore implements DurableStore {
     return this.write(clientId, () => {
       checkSeq(seq);
       return [{ type: 'del', key: messageKey(clientId, seq) }];
+    });
+  }
+
+  putForward(message: StoredForward): Promise<void> {
+    return this.write(message.link, () => {
+      checkSeq(message.seq);
+      return [{ type: 'put', key: forwardKey(message.link, message.seq), value: encodeForward(message) }];
+    });
+  }
+
+  deleteForward(link: string, seq: number): Promise<void> {
+    return this.write(link, () => {
+      checkSeq(seq);
+      return [{ type: 'del', key: forwardKey(link, seq) }];
     });
   }
 

@@ -1,4 +1,4 @@
-import type { DurableStore, StoredMessage, StoredSession, StoredState } from './durable-store.js';
+import type { DurableStore, StoredForward, StoredMessage, StoredSession, StoredState } from './durable-store.js';
 import { StoreError, checkClientId, checkSeq, checkTopic } from './store-error.js';
 
 /** A deep copy, so callers never share state with the store (Buffers stay Buffers). */
@@ -23,6 +23,7 @@ const cloneMessage = (message: StoredMessage): StoredMessage => ({ ...message, p
 export class MemoryStore implements DurableStore {
   private readonly sessions = new Map<string, StoredSession>();
   private readonly messages = new Map<string, Map<number, StoredMessage>>();
+  private readonly forward = new Map<string, Map<number, StoredForward>>();
   private isOpen = false;
 
   async open(): Promise<StoredState> {
@@ -35,6 +36,10 @@ export class MemoryStore implements DurableStore {
         session: cloneSession(session),
         messages: [...(this.messages.get(clientId)?.values() ?? [])].sort((a, b) => a.seq - b.seq).map(cloneMessage),
       })),
+      forward: [...this.forward.keys()]
+        .sort()
+        .flatMap((link) => [...this.forward.get(link)!.values()].sort((a, b) => a.seq - b.seq))
+        .map((message) => ({ ...cloneMessage(message), link: message.link, ...(message.properties ? { properties: { ...message.properties } } : {}) })),
     };
   }
 
@@ -60,6 +65,19 @@ export class MemoryStore implements DurableStore {
   async deleteMessage(clientId: string, seq: number): Promise<void> {
     this.check(clientId, seq);
     this.messages.get(clientId)?.delete(seq);
+  }
+
+  async putForward(message: StoredForward): Promise<void> {
+    this.check(message.link, message.seq);
+    checkTopic(message.topic);
+    let messages = this.forward.get(message.link);
+    if (!messages) this.forward.set(message.link, (messages = new Map()));
+    messages.set(message.seq, { ...cloneMessage(message), link: message.link, ...(message.properties ? { properties: { ...message.properties } } : {}) });
+  }
+
+  async deleteForward(link: string, seq: number): Promise<void> {
+    this.check(link, seq);
+    this.forward.get(link)?.delete(seq);
   }
 
   async sync(): Promise<void> {}

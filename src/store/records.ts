@@ -1,5 +1,5 @@
-import type { StoredMessage, StoredSession } from './durable-store.js';
-import { checkTopic } from './store-error.js';
+import type { StoredForward, StoredMessage, StoredSession } from './durable-store.js';
+import { StoreError, checkTopic } from './store-error.js';
 
 /*
  * Key layout. NUL separates parts and cannot occur in a client ID, so the messages of 'dev' form
@@ -8,6 +8,7 @@ import { checkTopic } from './store-error.js';
  */
 export const SESSION = 's\u0000';
 export const MESSAGE = 'm\u0000';
+export const FORWARD = 'f\u0000';
 /** The record a group sync rewrites when nothing else is pending; never loaded. */
 export const SYNC_MARKER = 'z\u0000sync';
 
@@ -17,12 +18,39 @@ export const messageKey = (clientId: string, seq: number): string => messagePref
 /** The first key after every key that starts with `prefix` (its last char is NUL, so +1 is enough). */
 export const rangeEnd = (prefix: string): string => prefix.slice(0, -1) + '\u0001';
 
-/** Splits `m\0<clientId>\0<seq>`; undefined when the key is not one. */
-export function parseMessageKey(key: string): { clientId: string; seq: number } | undefined {
+export const forwardKey = (link: string, seq: number): string => `${FORWARD}${link}\u0000${seq.toString(16).padStart(12, '0')}`;
+
+/** Splits `<prefix><clientId>\0<seq>` (a message or forward key); undefined when the key is not one. */
+export function parseMessageKey(key: string, prefix = MESSAGE): { clientId: string; seq: number } | undefined {
   const split = key.lastIndexOf('\u0000');
   const hex = key.slice(split + 1);
-  if (split < MESSAGE.length || !/^[0-9a-f]{12}$/.test(hex)) return undefined;
-  return { clientId: key.slice(MESSAGE.length, split), seq: parseInt(hex, 16) };
+  if (split < prefix.length || !/^[0-9a-f]{12}$/.test(hex)) return undefined;
+  return { clientId: key.slice(prefix.length, split), seq: parseInt(hex, 16) };
+}
+
+/** [properties length u16][properties JSON][message record]: user properties are rare and small. */
+export function encodeForward(message: StoredForward): Buffer {
+  const properties = message.properties ? Buffer.from(JSON.stringify(message.properties), 'utf8') : Buffer.alloc(0);
+  if (properties.length > 0xffff) throw new StoreError('bad-record', `user properties of ${properties.length} bytes exceed 65535`);
+  const length = Buffer.allocUnsafe(2);
+  length.writeUInt16BE(properties.length, 0);
+  return Buffer.concat([length, properties, encodeMessage(message)]);
+}
+
+/** Undefined when the record is damaged. */
+export function decodeForward(link: string, seq: number, record: Buffer): StoredForward | undefined {
+  if (record.length < 2) return undefined;
+  const messageStart = 2 + record.readUInt16BE(0);
+  const message = messageStart <= record.length ? decodeMessage(seq, record.subarray(messageStart)) : undefined;
+  if (!message) return undefined;
+  if (messageStart === 2) return { ...message, link };
+  try {
+    const properties = JSON.parse(record.toString('utf8', 2, messageStart)) as unknown;
+    if (typeof properties !== 'object' || properties === null || Object.values(properties).some((value) => typeof value !== 'string')) return undefined;
+    return { ...message, link, properties: properties as Record<string, string> };
+  } catch {
+    return undefined;
+  }
 }
 
 const HEADER = 4;

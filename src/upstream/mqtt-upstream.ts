@@ -1,53 +1,113 @@
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { IClientOptions, MqttClient } from 'mqtt';
+import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
 // The client class alone: the package's entry also loads WebSocket, SOCKS and browser transports
 // the gateway never uses (several MB of memory on a Raspberry Pi). It is CommonJS: Node's ESM
 // loader hands over `module.exports` (class at `.default`), other loaders the class itself.
 import clientModule from 'mqtt/lib/client';
+import type { Logger } from '../log.js';
+import { Backoff } from './backoff.js';
+import { ConnectionRefusedError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
 
 type MqttClientConstructor = typeof clientModule.default;
 const MqttClientClass = ((clientModule as { default?: MqttClientConstructor }).default ?? clientModule) as MqttClientConstructor;
-import type { Logger } from '../log.js';
-import type { MqttQos, Upstream, UpstreamEvents, UpstreamMessage, UpstreamState } from './upstream.js';
+
+/** TLS material for `mqtts://`: file paths, read when the link starts. */
+export interface UpstreamTls {
+  readonly ca?: string | undefined;
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
+  readonly servername?: string | undefined;
+  readonly rejectUnauthorized?: boolean | undefined;
+}
 
 export interface MqttUpstreamOptions {
   /** `mqtt://host:port` or `mqtts://host:port`. */
   readonly url: string;
   readonly clientId: string;
+  /** 3.1.1 unless told otherwise. */
+  readonly protocol?: '3.1.1' | '5';
   /**
-   * Keep the gateway's session at the broker across reconnects and restarts (MQTT clean
-   * session off): messages queued for the gateway while its link was down are not lost.
+   * Keep the session at the broker across reconnects and restarts (MQTT clean session off; with
+   * MQTT 5 a session expiry): what the broker queued while the link was down is not lost.
    */
   readonly persistentSession?: boolean;
+  /** MQTT 5 session expiry in seconds for a persistent session; default one week. */
+  readonly sessionExpiry?: number;
   readonly username?: string;
   readonly password?: string;
+  readonly tls?: UpstreamTls;
+  /** The MQTT will the broker publishes if this link dies without a DISCONNECT. */
+  readonly will?: UpstreamMessage;
   readonly keepAlive: number;
-  /** Milliseconds between reconnect attempts. */
+  /** First reconnect delay; doubles with jitter up to `reconnectMaxMs`. */
   readonly reconnectMs: number;
+  readonly reconnectMaxMs?: number;
+  /** When the broker refuses the connection: keep trying (the gateway's own link) or give up (a device's link). */
+  readonly retryRefused?: boolean;
   readonly logger: Logger;
+  /** Names the link in logs (e.g. the device's client ID in transparent mode). */
+  readonly name?: string;
 }
 
 /** Opens the TCP (mqtt://) or TLS (mqtts://) connection MQTT.js speaks over; called again on every reconnect. */
-function brokerStream(url: string): () => net.Socket {
+function brokerStream(url: string, options: UpstreamTls | undefined): () => net.Socket {
   const parsed = new URL(url);
   const secure = parsed.protocol === 'mqtts:';
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
   const port = parsed.port === '' ? (secure ? 8883 : 1883) : Number(parsed.port);
-  return () => (secure ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host }) : net.connect({ host, port }));
+  if (!secure) return () => net.connect({ host, port });
+  // Read once: a file that is missing fails the start with its name, not every reconnect.
+  const read = (path: string | undefined, what: string): Buffer | undefined => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`cannot read the TLS ${what} file ${path} (broker.tls): ${(error as Error).message}`);
+    }
+  };
+  const ca = read(options?.ca, 'CA');
+  const cert = read(options?.cert, 'certificate');
+  const key = read(options?.key, 'key');
+  const servername = options?.servername ?? (net.isIP(host) ? undefined : host);
+  return () =>
+    tls.connect({
+      host,
+      port,
+      ...(servername !== undefined ? { servername } : {}),
+      ...(ca ? { ca } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+      rejectUnauthorized: options?.rejectUnauthorized ?? true,
+    });
 }
 
-/** The broker over TCP with MQTT.js, which keeps the session, queues while offline and resubscribes. */
+/**
+ * One MQTT connection to the broker with MQTT.js, which keeps the session, resends unacknowledged
+ * QoS 1 messages after a reconnect and resubscribes. Reconnects are ours: exponential backoff with
+ * jitter instead of MQTT.js's fixed period.
+ */
 export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstream {
   private client: MqttClient | undefined;
   private currentState: UpstreamState = 'connecting';
   private corked = false;
   private handler: ((message: UpstreamMessage) => Promise<unknown> | undefined) | undefined;
   private readonly pendingAcks = new Map<object, Promise<unknown>>();
+  private readonly backoff: Backoff;
+  /** Filter → QoS of every subscription held, to restore on a new broker session. */
+  private readonly filters = new Map<string, MqttQos>();
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  /** When the next connection attempt is due (while offline). */
+  nextAttemptAt: number | undefined;
+  /** The last reason the link went down or was refused. */
+  lastError: string | undefined;
 
   constructor(private readonly options: MqttUpstreamOptions) {
     super();
+    this.backoff = new Backoff(options.reconnectMs, Math.max(options.reconnectMs, options.reconnectMaxMs ?? 30_000));
   }
 
   get state(): UpstreamState {
@@ -63,15 +123,22 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   }
 
   start(): Promise<void> {
-    const { url, clientId, username, password, keepAlive, reconnectMs, logger } = this.options;
+    const { url, clientId, username, password, keepAlive, logger, will } = this.options;
+    const mqtt5 = this.options.protocol === '5';
+    const persistent = this.options.persistentSession === true;
     const clientOptions: IClientOptions = {
       clientId,
       keepalive: keepAlive,
-      reconnectPeriod: reconnectMs,
+      // 0: MQTT.js does not reconnect by itself; `scheduleReconnect` does, with backoff.
+      reconnectPeriod: 0,
       connectTimeout: 10_000,
-      clean: !this.options.persistentSession,
-      protocolVersion: 4,
-      resubscribe: true,
+      clean: !persistent,
+      protocolVersion: mqtt5 ? 5 : 4,
+      ...(mqtt5 && persistent ? { properties: { sessionExpiryInterval: this.options.sessionExpiry ?? 7 * 24 * 3600 } } : {}),
+      // MQTT.js only remembers subscriptions for its own reconnect loop: `filters` does it here.
+      resubscribe: false,
+      // QoS 0 while offline is the store-and-forward layer's decision, not an unbounded MQTT.js queue.
+      queueQoSZero: false,
       // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (6 MB of heap) to save a tiny
       // allocation per packet; on a Raspberry Pi the memory matters more.
       writeCache: false,
@@ -79,8 +146,9 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       log: () => undefined,
       ...(username !== undefined ? { username } : {}),
       ...(password !== undefined ? { password } : {}),
+      ...(will ? { will: { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } } : {}),
     };
-    const client = new MqttClientClass(brokerStream(url), clientOptions);
+    const client = new MqttClientClass(brokerStream(url, this.options.tls), clientOptions);
     this.client = client;
     client.on('message', (topic, payload, packet) => {
       const message = { topic, payload, qos: packet.qos, retain: packet.retain };
@@ -104,22 +172,40 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
         },
       );
     };
-    client.on('connect', () => {
+    let refused: ConnectionRefusedError | undefined;
+    client.on('connect', (connack) => {
+      // A new session at the broker (clean, expired, or the broker restarted without persistence)
+      // has none of our subscriptions: take them again.
+      if (!connack.sessionPresent && this.filters.size > 0) this.resubscribe(client);
       // Device messages are small and latency matters more than packet count: no Nagle delay.
       (client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
+      this.backoff.reset();
+      this.lastError = undefined;
+      this.nextAttemptAt = undefined;
       this.setState('connected', url);
     });
-    client.on('reconnect', () => this.setState('reconnecting', url));
-    client.on('offline', () => this.setState('offline', url));
-    client.on('error', (error) => logger.warn({ err: error.message, broker: url }, 'upstream broker error'));
-    return new Promise((resolve) => {
-      const settle = (): void => {
-        client.off('connect', settle);
-        client.off('offline', settle);
-        resolve();
+    client.on('close', () => {
+      if (this.closing) return;
+      if (refused && this.options.retryRefused === false) {
+        this.setState('closed', refused.message);
+        return;
+      }
+      this.scheduleReconnect(client);
+    });
+    client.on('error', (error) => {
+      const code = (error as { code?: unknown }).code;
+      if (/^Connection refused/.test(error.message) && typeof code === 'number') refused = new ConnectionRefusedError(error.message, code);
+      this.lastError = error.message;
+      logger.warn({ err: error.message, broker: url, link: this.options.name }, 'upstream broker error');
+    });
+    return new Promise((resolve, reject) => {
+      const settle = (state: UpstreamState): void => {
+        if (state === 'connecting') return;
+        this.off('state', settle);
+        if (state === 'closed' && refused) reject(refused);
+        else resolve();
       };
-      client.once('connect', settle);
-      client.once('offline', settle);
+      this.on('state', settle);
     });
   }
 
@@ -130,26 +216,73 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       return;
     }
     this.batchWrites(client);
-    client.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain }, done && ((error) => done(error ?? undefined)));
+    const options: IClientPublishOptions = { qos: message.qos, retain: message.retain };
+    if (message.userProperties && this.options.protocol === '5') options.properties = { userProperties: { ...message.userProperties } };
+    client.publish(message.topic, message.payload, options, done && ((error) => done(error ?? undefined)));
   }
 
   async subscribe(filter: string, qos: MqttQos): Promise<MqttQos> {
     const client = this.requireClient();
+    this.filters.set(filter, qos);
     const grants = await client.subscribeAsync(filter, { qos });
     const granted = grants[0]?.qos;
-    if (granted === undefined || granted === 128) throw new Error(`broker refused subscription to "${filter}"`);
+    if (granted === undefined || granted === 128) {
+      this.filters.delete(filter);
+      throw new Error(`broker refused subscription to "${filter}"`);
+    }
     return granted as MqttQos;
   }
 
   async unsubscribe(filter: string): Promise<void> {
+    this.filters.delete(filter);
     await this.requireClient().unsubscribeAsync(filter);
   }
 
+  private resubscribe(client: MqttClient): void {
+    const topics = Object.fromEntries([...this.filters].map(([filter, qos]) => [filter, { qos }]));
+    client.subscribe(topics, (error, grants) => {
+      if (error) this.options.logger.warn({ err: error.message, link: this.options.name }, 'resubscribe after reconnect failed');
+      const refused = (grants ?? []).filter((grant) => grant.qos === 128).map((grant) => grant.topic);
+      if (refused.length > 0) this.options.logger.warn({ filters: refused, link: this.options.name }, 'broker refused subscriptions after reconnect');
+    });
+  }
+
   async close(): Promise<void> {
+    await this.end(false);
+  }
+
+  /**
+   * Drops the connection without a DISCONNECT, so the broker publishes this link's will (a device
+   * lost in transparent mode), and stops reconnecting.
+   */
+  async abort(): Promise<void> {
+    await this.end(true);
+  }
+
+  private async end(force: boolean): Promise<void> {
     const client = this.client;
+    this.closing = true;
+    clearTimeout(this.reconnectTimer);
     this.client = undefined;
-    if (client) await client.endAsync();
+    if (client) await client.endAsync(force);
     this.setState('closed');
+  }
+
+  /** The next attempt after a lost link or a failed attempt, further away each time (with jitter). */
+  private scheduleReconnect(client: MqttClient): void {
+    if (this.reconnectTimer !== undefined && this.nextAttemptAt !== undefined) return;
+    const delay = this.backoff.next();
+    this.nextAttemptAt = Date.now() + delay;
+    this.setState('offline', `${this.options.url}; next attempt in ${delay} ms`);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.nextAttemptAt = undefined;
+      if (this.closing) return;
+      this.setState('connecting', this.options.url);
+      // The same stores: unacknowledged QoS 1 messages are resent once connected.
+      client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+    }, delay);
+    this.reconnectTimer.unref?.();
   }
 
   /**
@@ -177,8 +310,8 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     if (state === this.currentState) return;
     this.currentState = state;
     // Losing the broker is worth a warning; (re)connecting and closing are news.
-    const level = state === 'offline' || state === 'reconnecting' ? 'warn' : 'info';
-    this.options.logger[level]({ state, broker: detail }, `upstream ${state}`);
+    const level = state === 'offline' ? 'warn' : 'info';
+    this.options.logger[level]({ state, broker: detail, link: this.options.name, reason: state === 'offline' ? this.lastError : undefined }, `upstream ${state}`);
     this.emit('state', state, detail);
   }
 }

@@ -8,9 +8,29 @@ export interface UpstreamMessage {
   readonly payload: Buffer;
   readonly qos: MqttQos;
   readonly retain: boolean;
+  /** MQTT 5 user properties (e.g. which device and radio sent it); ignored over MQTT 3.1.1. */
+  readonly userProperties?: Readonly<Record<string, string>>;
 }
 
-export type UpstreamState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'closed';
+/** `offline`: the link is down and the next attempt is scheduled (backing off). */
+export type UpstreamState = 'connecting' | 'connected' | 'offline' | 'closed';
+
+/** The broker refused the connection in its CONNACK (bad credentials, not authorised, ...). */
+export class ConnectionRefusedError extends Error {
+  override readonly name = 'ConnectionRefusedError';
+  constructor(
+    message: string,
+    /** The CONNACK return code (3.1.1) or reason code (5). */
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The store-and-forward bound is reached and the policy is to refuse: the device should retry later. */
+export class UpstreamCongestedError extends Error {
+  override readonly name = 'UpstreamCongestedError';
+}
 
 export interface UpstreamEvents {
   message: [message: UpstreamMessage];
@@ -30,7 +50,11 @@ export interface Upstream extends EventEmitter<UpstreamEvents> {
    * the broker only once that promise settles (e.g. the message is stored for a sleeping device).
    */
   setMessageHandler(handler: (message: UpstreamMessage) => Promise<unknown> | undefined): void;
-  /** Connects; resolves once connected or once the first attempt failed (it keeps retrying). */
+  /**
+   * Connects; resolves once connected or once the first attempt failed (it keeps retrying, with
+   * backoff). A link made with `retryRefused: false` rejects with ConnectionRefusedError instead
+   * when the broker refuses it.
+   */
   start(): Promise<void>;
   /**
    * Sends a message; `done` runs when the broker has it (PUBACK for QoS 1, handed to the socket

@@ -34,6 +34,8 @@ export interface Mosquitto {
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
+  /** SIGKILL: the broker dies without closing anything cleanly, as in a crash or power cut. */
+  kill(): Promise<void>;
 }
 
 /** A real mosquitto on a free loopback port, with its own config in a temp dir. */
@@ -56,6 +58,14 @@ export async function startMosquitto(extraConfig = '', port?: number): Promise<M
     port,
     stop: async () => {
       await stopChild(child);
+      await rm(dir, { recursive: true, force: true });
+    },
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGKILL');
+        await exited;
+      }
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DurableStore, StoredMessage, StoredSession, StoredState } from '../../src/store/durable-store.js';
+import type { DurableStore, StoredForward, StoredMessage, StoredSession, StoredState } from '../../src/store/durable-store.js';
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
@@ -40,7 +40,7 @@ export function storeContract(name: string, makeStore: (dir: string) => DurableS
     beforeEach(async () => {
       dir = await mkdtemp(join(tmpdir(), 'mqttsn-store-'));
       store = makeStore(dir);
-      expect(await store.open()).toEqual({ sessions: [] });
+      expect(await store.open()).toEqual({ sessions: [], forward: [] });
     });
 
     afterEach(async () => {
@@ -125,6 +125,26 @@ export function storeContract(name: string, makeStore: (dir: string) => DurableS
       // A new session under the deleted ID starts empty.
       await store.putSession(session('dev'));
       expect(seqsOf(await restart(), 'dev')).toEqual([]);
+    });
+
+    it('keeps messages for the broker per link in seq order, with user properties, apart from sessions', async () => {
+      const forward = (link: string, seq: number, extra: Partial<StoredForward> = {}): StoredForward => ({ ...message(seq, Buffer.from(`${link}${seq}`)), link, ...extra });
+      await store.putForward(forward('', 3));
+      await store.putForward(forward('', 1, { properties: { radio: 'udp://0.0.0.0:1884', 'client id': 'dev é' }, retain: true, qos: 2 }));
+      await store.putForward(forward('dev', 2));
+      await store.putForward(forward('', 0x1_0000_0000));
+      await store.putForward(forward('', 2, { payload: ALL_BYTES }));
+      await store.deleteForward('', 3);
+      await store.deleteForward('nobody', 1);
+      const state = await restart();
+      expect(state.sessions).toEqual([]); // no session record needed: forward messages are not orphans
+      expect(state.forward).toEqual([
+        forward('', 1, { properties: { radio: 'udp://0.0.0.0:1884', 'client id': 'dev é' }, retain: true, qos: 2 }),
+        forward('', 2, { payload: ALL_BYTES }),
+        forward('', 0x1_0000_0000),
+        forward('dev', 2),
+      ]);
+      expect(state.forward[1] && 'properties' in state.forward[1]).toBe(false);
     });
 
     it('applies writes in call order, even when nobody awaits in between', async () => {

@@ -104,7 +104,7 @@ describe('LevelStore', () => {
     await store.putMessage('ghost', message(1));
     await store.close();
     await store.open();
-    expect(store.lastOpen).toEqual({ sessions: 1, messages: 2, orphanMessages: 1, damagedRecords: 0 });
+    expect(store.lastOpen).toEqual({ sessions: 1, messages: 2, orphanMessages: 1, forward: 0, damagedRecords: 0 });
   });
 
   it('measures throughput (printed, not asserted)', async () => {

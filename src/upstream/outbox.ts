@@ -1,0 +1,120 @@
+import type { UpstreamMessage } from './upstream.js';
+
+/** A device message held for the broker. `durable`: also in the data directory (QoS 1/2). */
+export interface HeldMessage {
+  readonly seq: number;
+  readonly message: UpstreamMessage;
+  readonly durable: boolean;
+}
+
+/** The bound of store-and-forward, shared by every upstream link of a gateway. */
+export class ForwardBudget {
+  count = 0;
+  bytes = 0;
+
+  constructor(
+    readonly maxMessages: number,
+    readonly maxBytes: number,
+  ) {}
+
+  hasRoomFor(bytes: number): boolean {
+    return this.count + 1 <= this.maxMessages && this.bytes + bytes <= this.maxBytes;
+  }
+}
+
+const sizeOf = (held: HeldMessage): number => held.message.payload.length;
+
+/**
+ * The ordered queue of messages one upstream link owes the broker: `waiting` ones not yet handed
+ * to the link, `sent` ones handed over and not yet acknowledged. Pure bookkeeping, no I/O.
+ */
+export class Outbox {
+  private waiting: HeldMessage[] = [];
+  private head = 0;
+  private readonly sent = new Set<HeldMessage>();
+  private nextSeq = 1;
+
+  constructor(private readonly budget: ForwardBudget) {}
+
+  get waitingCount(): number {
+    return this.waiting.length - this.head;
+  }
+
+  get sentCount(): number {
+    return this.sent.size;
+  }
+
+  get size(): number {
+    return this.waitingCount + this.sent.size;
+  }
+
+  /** Messages loaded from the store at start: they go first, in their order. */
+  restore(held: readonly HeldMessage[]): void {
+    for (const entry of held) this.add(entry);
+  }
+
+  /** Appends with a fresh seq; the caller has checked the budget. */
+  append(message: UpstreamMessage, durable: boolean): HeldMessage {
+    const held = { seq: this.nextSeq, message, durable };
+    this.add(held);
+    return held;
+  }
+
+  /** The oldest message not handed over yet, now counted as sent. */
+  takeNext(): HeldMessage | undefined {
+    if (this.head >= this.waiting.length) return undefined;
+    const held = this.waiting[this.head]!;
+    this.waiting[this.head++] = undefined as never; // let the payload go
+    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+    this.sent.add(held);
+    return held;
+  }
+
+  /** The broker has it: it leaves the outbox. */
+  acknowledged(held: HeldMessage): void {
+    if (this.sent.delete(held)) this.release(held);
+  }
+
+  /** The link failed it: back among the waiting, in seq order, to be sent again. */
+  requeue(held: HeldMessage): void {
+    if (!this.sent.delete(held)) return;
+    let index = this.waiting.length;
+    while (index > this.head && this.waiting[index - 1]!.seq > held.seq) index--;
+    this.waiting.splice(index, 0, held);
+  }
+
+  /** Removes the oldest waiting message to make room (overflow: drop-oldest); never one in flight. */
+  dropOldest(): HeldMessage | undefined {
+    if (this.head >= this.waiting.length) return undefined;
+    const held = this.waiting[this.head]!;
+    this.waiting[this.head++] = undefined as never;
+    this.release(held);
+    return held;
+  }
+
+  /** Removes a waiting message whose store write failed (it was never acknowledged to the device). */
+  remove(held: HeldMessage): void {
+    const index = this.waiting.indexOf(held, this.head);
+    if (index >= 0) {
+      this.waiting.splice(index, 1);
+      this.release(held);
+    } else if (this.sent.delete(held)) {
+      this.release(held);
+    }
+  }
+
+  private add(held: HeldMessage): void {
+    this.waiting.push(held);
+    this.nextSeq = Math.max(this.nextSeq, held.seq + 1);
+    this.budget.count++;
+    this.budget.bytes += sizeOf(held);
+  }
+
+  private release(held: HeldMessage): void {
+    this.budget.count--;
+    this.budget.bytes -= sizeOf(held);
+  }
+}
