@@ -11,6 +11,7 @@ import type { Radio } from './radio.js';
 import { createRadio } from './radios.js';
 import type { EmbeddedBroker } from './upstream/embedded-broker.js';
 import { MqttUpstream } from './upstream/mqtt-upstream.js';
+import type { DeviceLinkOptions } from './gateway/device-links.js';
 
 export interface RunningGateway {
   readonly gateway: Gateway;
@@ -61,8 +62,27 @@ export async function runGateway(config: GatewayConfig, logger: Logger, clock?: 
     ...(broker.password !== undefined ? { password: broker.password } : {}),
     ...(broker.tls ? { tls: broker.tls } : {}),
   });
+  // Transparent mode: each device's own connection, with the same broker settings as the gateway's.
+  const deviceLinks = (device: DeviceLinkOptions): MqttUpstream =>
+    new MqttUpstream({
+      url: brokerUrl,
+      clientId: device.clientId,
+      name: device.clientId,
+      protocol: broker.protocol,
+      persistentSession: device.persistentSession,
+      sessionExpiry: broker.sessionExpiry,
+      keepAlive: device.keepAlive,
+      reconnectMs: broker.reconnectMs,
+      reconnectMaxMs: broker.reconnectMaxMs,
+      retryRefused: false,
+      logger,
+      ...(device.will ? { will: device.will } : {}),
+      ...(device.username !== undefined ? { username: device.username } : {}),
+      ...(device.password !== undefined ? { password: device.password } : {}),
+      ...(broker.tls ? { tls: broker.tls } : {}),
+    });
   const store = await openStore(config.dataDir);
-  const gateway = new Gateway({ config, radios, upstream, logger, store, ...(clock ? { clock } : {}) });
+  const gateway = new Gateway({ config, radios, upstream, logger, store, deviceLinks, ...(clock ? { clock } : {}) });
   try {
     await gateway.start();
   } catch (error) {

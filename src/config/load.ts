@@ -32,8 +32,34 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
 /** Validates raw config data; every problem is reported with its field path. */
 export function parseConfig(raw: unknown, source = 'config'): GatewayConfig {
   const result = configSchema.safeParse(raw);
-  if (result.success) return result.data;
+  if (result.success) {
+    const problems = combinationProblems(result.data);
+    if (problems.length === 0) return result.data;
+    throw new ConfigError(`${source} is invalid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
   throw new ConfigError(`${source} is invalid:\n${result.error.issues.map(describeIssue).join('\n')}`);
+}
+
+/** Fields that are valid alone but not together. */
+function combinationProblems(config: GatewayConfig): string[] {
+  const problems: string[] = [];
+  const { broker } = config;
+  if (broker.userProperties && broker.protocol !== '5') {
+    problems.push('field "broker.userProperties": user properties need MQTT 5; set broker.protocol: 5 or userProperties: false');
+  }
+  if (broker.url === undefined && broker.protocol === '5') {
+    problems.push('field "broker.protocol": the embedded broker speaks MQTT 3.1.1 only; name a broker with broker.url or use protocol: 3.1.1');
+  }
+  if (broker.tls && broker.url !== undefined && !broker.url.startsWith('mqtts://')) {
+    problems.push(`field "broker.tls": TLS settings need an mqtts:// URL, not ${broker.url}`);
+  }
+  if ((broker.tls?.cert === undefined) !== (broker.tls?.key === undefined)) {
+    problems.push('field "broker.tls": a client certificate needs its key and the other way round; give both cert and key');
+  }
+  if (broker.reconnectMaxMs < broker.reconnectMs) {
+    problems.push(`field "broker.reconnectMaxMs": ${broker.reconnectMaxMs} is below broker.reconnectMs (${broker.reconnectMs})`);
+  }
+  return problems;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

@@ -11,7 +11,10 @@ const integer = (min: number, max = Number.MAX_SAFE_INTEGER): z.ZodMiniNumberFor
 const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.output<T>): z.ZodMiniDefault<T> => z._default(schema, value as never);
 
 /** `{ "1": "sensors/temp" }`: predefined topic ID → name (MQTT-SN 1.2 §6.7). */
-const predefinedTable = z.record(z.string().check(z.regex(/^\d+$/, 'a topic ID (1-65534)')), z.string().check(z.minLength(1)));
+const predefinedTable = z.record(
+  z.string().check(z.regex(/^\d+$/, 'a topic ID (1-65534)')),
+  z.string().check(z.regex(/^[^+#\u0000]+$/, 'a topic name without wildcards (+ or #)')),
+);
 
 const radioUrl = z.string().check(z.regex(/^[a-z][a-z0-9+.-]*:\/\//i, 'a radio URL such as udp://0.0.0.0:1884 or udp6://[::]:1884'));
 

@@ -17,6 +17,15 @@ export interface GatewayContext {
   readonly stats: GatewayStats;
   readonly sessions: SessionStore;
   readonly upstream: Upstream;
+  /** The broker connection a device's publishes go out on: its own in transparent mode, else the shared one. */
+  linkFor(session: Session | undefined): Upstream;
+  /**
+   * Transparent mode: opens the device's own broker connection (with its will and credentials);
+   * rejects with ConnectionRefusedError when the broker refuses the device. Resolves at once otherwise.
+   */
+  openLink(session: Session): Promise<void>;
+  /** Transparent mode: the device left with DISCONNECT; its broker connection closes cleanly (no will). */
+  closeLink(session: Session): void;
   /** The predefined topics a client sees: global entries with the client's own on top. */
   predefinedFor(clientId: string | undefined): PredefinedTopics;
   /** Records the subscription for routing and holds it at the broker; resolves with the granted QoS. */

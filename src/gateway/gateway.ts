@@ -21,6 +21,7 @@ import type { DurableStore } from '../store/durable-store.js';
 import { emptyStats, type GatewayStats } from './stats.js';
 import { ForwardBudget } from '../upstream/outbox.js';
 import { StoreAndForward } from '../upstream/store-and-forward.js';
+import { DeviceLinks, type DeviceLinkFactory } from './device-links.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   readonly clock?: Clock;
   /** Where sessions and buffered messages survive restarts; in memory when omitted. */
   readonly store?: DurableStore;
+  /** Opens a device's own broker connection; required for `broker.mode: transparent`. */
+  readonly deviceLinks?: DeviceLinkFactory;
 }
 
 /** How often keep-alive and sleep timers are checked; precision is ample for second-scale durations. */
@@ -45,6 +48,8 @@ export class Gateway implements GatewayContext {
   /** The broker link behind store-and-forward: held messages survive outages and restarts. */
   readonly upstream: StoreAndForward;
   private readonly shared: SharedSubscriptions;
+  /** Transparent mode only: one broker connection per device. */
+  private readonly links: DeviceLinks | undefined;
   private readonly persistence: SessionPersistence;
   private readonly radios: readonly Radio[];
   /** Topic filter → sessions subscribed to it, for routing broker messages. */
@@ -58,6 +63,8 @@ export class Gateway implements GatewayContext {
   private readonly lastDrops = new Map<Radio, number>();
   private datagramsAtLastSample = 0;
   private running = false;
+  /** Transparent mode: devices whose broker connection must come back at start (held messages, sleepers). */
+  private linksToReopen: string[] = [];
 
   constructor(options: GatewayOptions) {
     this.config = options.config;
@@ -67,7 +74,12 @@ export class Gateway implements GatewayContext {
     const store = options.store ?? new MemoryStore();
     this.persistence = new SessionPersistence(store, this.logger);
     const { maxMessages, maxBytes } = this.config.forward;
-    this.upstream = new StoreAndForward(options.upstream, { link: '', store, policy: this.config.forward, budget: new ForwardBudget(maxMessages, maxBytes), stats: this.stats, logger: this.logger });
+    const budget = new ForwardBudget(maxMessages, maxBytes);
+    this.upstream = new StoreAndForward(options.upstream, { link: '', store, policy: this.config.forward, budget, stats: this.stats, logger: this.logger });
+    if (this.config.broker.mode === 'transparent') {
+      if (!options.deviceLinks) throw new Error('broker.mode transparent needs a way to open device connections (GatewayOptions.deviceLinks)');
+      this.links = new DeviceLinks(this.config, options.deviceLinks, store, budget, this.stats, this.logger, (session, message) => this.deliverTo(session, message));
+    }
     this.shared = new SharedSubscriptions(this.upstream);
     this.globalPredefined = new PredefinedTopics(Object.entries(this.config.predefined).map(([id, name]) => [Number(id), name]));
     for (const [clientId, client] of Object.entries(this.config.clients)) {
@@ -83,9 +95,23 @@ export class Gateway implements GatewayContext {
     this.upstream.setMessageHandler((message) => this.route(message));
     await this.upstream.start();
     for (const session of restored) {
+      if (this.links) continue; // transparent: each device's own connection holds its subscriptions
       for (const subscription of session.subscriptions.values()) {
         this.routes.add(subscription.filter, session);
         this.shared.subscribe(session.clientId, subscription.filter, subscription.qos).catch((error: Error) => this.logger.warn({ clientId: session.clientId, filter: subscription.filter, err: error.message }, 'restored subscription refused by the broker'));
+      }
+    }
+    if (this.links) {
+      // A sleeping device's connection carries what the broker has for it into its buffer; a
+      // device with messages still held for the broker needs its connection to send them.
+      const reopen = new Set([...this.linksToReopen, ...restored.filter((session) => session.state === 'asleep').map((session) => session.clientId)]);
+      for (const clientId of reopen) {
+        const session = this.sessions.get(clientId);
+        if (!session) {
+          this.logger.warn({ clientId }, 'messages held for the broker belong to no known session: kept until the device connects');
+          continue;
+        }
+        this.openLink(session).catch((error: Error) => this.logger.warn({ clientId, err: error.message }, 'device connection to the broker not restored'));
       }
     }
     for (const radio of this.radios) {
@@ -107,6 +133,7 @@ export class Gateway implements GatewayContext {
       if (session.retryTimer) this.clock.clearTimeout(session.retryTimer);
     }
     await Promise.all(this.radios.map((radio) => radio.close()));
+    await this.links?.closeAll();
     await this.upstream.close();
     await this.persistence.flushNow();
     await this.persistence.store.close();
@@ -119,6 +146,7 @@ export class Gateway implements GatewayContext {
     const sessions = state.sessions.map(({ session, messages }) => fromRecord(session, messages, this.predefinedFor(session.clientId), now));
     for (const session of sessions) this.sessions.adopt(session);
     this.upstream.restore(state.forward.filter((message) => message.link === ''));
+    this.linksToReopen = this.links?.restore(state.forward.filter((message) => message.link !== '')) ?? [];
     if (sessions.length > 0) {
       const buffered = sessions.reduce((sum, session) => sum + session.outbound.length, 0);
       this.logger.info({ sessions: sessions.length, buffered }, 'sessions restored from the data directory');
@@ -127,12 +155,13 @@ export class Gateway implements GatewayContext {
   }
 
   /** A snapshot for logs and status output. */
-  status(): { sessions: number; filters: number; upstream: string; heldForBroker: number; refusing: number; stats: GatewayStats } {
+  status(): { sessions: number; filters: number; upstream: string; heldForBroker: number; deviceLinks: number; refusing: number; stats: GatewayStats } {
     return {
       sessions: this.sessions.size,
       filters: this.shared.filters,
       upstream: this.upstream.state,
       heldForBroker: this.upstream.held,
+      deviceLinks: this.links?.size ?? 0,
       refusing: this.admission.refuseShare,
       stats: { ...this.stats },
     };
@@ -209,14 +238,30 @@ export class Gateway implements GatewayContext {
   subscribe(session: Session, subscription: Subscription): Promise<MqttQos> {
     const previous = session.subscriptions.get(subscription.filter);
     session.subscriptions.set(subscription.filter, subscription);
+    if (this.links) {
+      const link = this.links.get(session);
+      return link ? link.subscribe(subscription.filter, subscription.qos) : Promise.reject(new Error('the device has no broker connection'));
+    }
     if (!previous) this.routes.add(subscription.filter, session);
     return this.shared.subscribe(session.clientId, subscription.filter, subscription.qos);
   }
 
   unsubscribe(session: Session, filter: string): void {
     if (!session.subscriptions.delete(filter)) return;
-    this.routes.remove(filter, session);
-    this.shared.unsubscribe(session.clientId, filter).catch((error: Error) => this.logger.warn({ filter, err: error.message }, 'upstream unsubscribe failed'));
+    const done = this.links ? this.links.get(session)?.unsubscribe(filter) : (this.routes.remove(filter, session), this.shared.unsubscribe(session.clientId, filter));
+    done?.catch((error: Error) => this.logger.warn({ filter, err: error.message }, 'upstream unsubscribe failed'));
+  }
+
+  linkFor(session: Session | undefined): Upstream {
+    return (session && this.links?.get(session)) || this.upstream;
+  }
+
+  openLink(session: Session): Promise<void> {
+    return this.links ? this.links.open(session) : Promise.resolve();
+  }
+
+  closeLink(session: Session): void {
+    this.links?.close(session.clientId).catch((error: Error) => this.logger.warn({ clientId: session.clientId, err: error.message }, 'device connection not closed cleanly'));
   }
 
   lose(session: Session, reason: string): void {
@@ -224,7 +269,11 @@ export class Gateway implements GatewayContext {
     this.logger.info({ clientId: session.clientId, reason }, 'client lost');
     settle(this, session);
     const will = session.will;
-    if (will) {
+    if (this.links) {
+      // Its own connection dies without DISCONNECT: the broker publishes the will itself.
+      if (will) this.stats.willsPublished++;
+      this.links.abort(session.clientId).catch((error: Error) => this.logger.warn({ clientId: session.clientId, err: error.message }, 'device connection not aborted'));
+    } else if (will) {
       this.stats.willsPublished++;
       this.upstream.publish({ ...will }, (error) => {
         if (error) this.logger.warn({ clientId: session.clientId, err: error.message }, 'will not published');
@@ -242,6 +291,7 @@ export class Gateway implements GatewayContext {
   destroy(session: Session): void {
     settle(this, session);
     for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter);
+    this.closeLink(session);
     this.sessions.remove(session);
     session.state = 'disconnected';
     this.persistence.forget(session);
@@ -260,6 +310,13 @@ export class Gateway implements GatewayContext {
       if (written) (writes ??= []).push(written);
     }
     return writes && Promise.all(writes);
+  }
+
+  /** Transparent mode: a message on the device's own connection is for that device alone. */
+  private deliverTo(session: Session, message: UpstreamMessage): Promise<unknown> | undefined {
+    const granted = Session.grantedQos(session.subscriptions.values(), (filter) => topicMatches(filter, message.topic));
+    if (granted === undefined) return undefined; // e.g. a subscription just dropped
+    return enqueue(this, session, { topic: message.topic, payload: message.payload, qos: Math.min(granted, message.qos) as MqttQos, retain: message.retain });
   }
 
   /** Keep-alive and sleep supervision (§6.14): silent for duration × tolerance means lost. */

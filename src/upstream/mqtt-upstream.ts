@@ -8,8 +8,9 @@ import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
 // loader hands over `module.exports` (class at `.default`), other loaders the class itself.
 import clientModule from 'mqtt/lib/client';
 import type { Logger } from '../log.js';
+import { isValidTopicName } from '../topics/names.js';
 import { Backoff } from './backoff.js';
-import { ConnectionRefusedError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
+import { ConnectionRefusedError, InvalidTopicError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
 
 type MqttClientConstructor = typeof clientModule.default;
 const MqttClientClass = ((clientModule as { default?: MqttClientConstructor }).default ?? clientModule) as MqttClientConstructor;
@@ -215,6 +216,11 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       done?.(new Error('upstream is not started'));
       return;
     }
+    if (!isValidTopicName(message.topic)) {
+      // The broker would drop the whole connection (and every device's traffic) over one bad topic.
+      done?.(new InvalidTopicError(`not a valid MQTT topic name: ${JSON.stringify(message.topic)}`));
+      return;
+    }
     this.batchWrites(client);
     const options: IClientPublishOptions = { qos: message.qos, retain: message.retain };
     if (message.userProperties && this.options.protocol === '5') options.properties = { userProperties: { ...message.userProperties } };
@@ -264,7 +270,8 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     this.closing = true;
     clearTimeout(this.reconnectTimer);
     this.client = undefined;
-    if (client) await client.endAsync(force);
+    // Offline, MQTT.js would wait for acknowledgements that cannot come: end at once.
+    if (client) await client.endAsync(force || !client.connected);
     this.setState('closed');
   }
 

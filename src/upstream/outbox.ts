@@ -33,11 +33,17 @@ export class Outbox {
   private head = 0;
   private readonly sent = new Set<HeldMessage>();
   private nextSeq = 1;
+  /** Payload bytes of the waiting messages: what dropping could free. */
+  private waitingBytesTotal = 0;
 
   constructor(private readonly budget: ForwardBudget) {}
 
   get waitingCount(): number {
     return this.waiting.length - this.head;
+  }
+
+  get waitingBytes(): number {
+    return this.waitingBytesTotal;
   }
 
   get sentCount(): number {
@@ -65,6 +71,7 @@ export class Outbox {
     if (this.head >= this.waiting.length) return undefined;
     const held = this.waiting[this.head]!;
     this.waiting[this.head++] = undefined as never; // let the payload go
+    this.waitingBytesTotal -= sizeOf(held);
     if (this.head > 1024 && this.head * 2 > this.waiting.length) {
       this.waiting = this.waiting.slice(this.head);
       this.head = 0;
@@ -84,6 +91,7 @@ export class Outbox {
     let index = this.waiting.length;
     while (index > this.head && this.waiting[index - 1]!.seq > held.seq) index--;
     this.waiting.splice(index, 0, held);
+    this.waitingBytesTotal += sizeOf(held);
   }
 
   /** Removes the oldest waiting message to make room (overflow: drop-oldest); never one in flight. */
@@ -91,6 +99,7 @@ export class Outbox {
     if (this.head >= this.waiting.length) return undefined;
     const held = this.waiting[this.head]!;
     this.waiting[this.head++] = undefined as never;
+    this.waitingBytesTotal -= sizeOf(held);
     this.release(held);
     return held;
   }
@@ -100,14 +109,27 @@ export class Outbox {
     const index = this.waiting.indexOf(held, this.head);
     if (index >= 0) {
       this.waiting.splice(index, 1);
+      this.waitingBytesTotal -= sizeOf(held);
       this.release(held);
     } else if (this.sent.delete(held)) {
       this.release(held);
     }
   }
 
+  /** Empties the outbox (in flight first, then waiting, in seq order) for another link to take over. */
+  detachAll(): HeldMessage[] {
+    const all = [...this.sent, ...this.waiting.slice(this.head)].sort((a, b) => a.seq - b.seq);
+    for (const held of all) this.release(held);
+    this.sent.clear();
+    this.waiting = [];
+    this.head = 0;
+    this.waitingBytesTotal = 0;
+    return all;
+  }
+
   private add(held: HeldMessage): void {
     this.waiting.push(held);
+    this.waitingBytesTotal += sizeOf(held);
     this.nextSeq = Math.max(this.nextSeq, held.seq + 1);
     this.budget.count++;
     this.budget.bytes += sizeOf(held);

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import type { DurableStore, StoredForward } from '../store/durable-store.js';
+import { isValidTopicName } from '../topics/names.js';
 import { ForwardBudget, Outbox, type HeldMessage } from './outbox.js';
-import { UpstreamCongestedError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
+import { InvalidTopicError, UpstreamCongestedError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
 
 export interface ForwardPolicy {
   readonly overflow: 'refuse' | 'drop-oldest';
@@ -84,6 +85,23 @@ export class StoreAndForward extends EventEmitter<UpstreamEvents> implements Ups
     if (messages.length > 0) this.options.logger.info({ link: this.options.link || undefined, held: messages.length }, 'messages for the broker restored from the data directory');
   }
 
+  /**
+   * Hands every held message over (for the device's next link in transparent mode): they leave
+   * this outbox and its bound; durable ones stay in the store under the same link and seq.
+   */
+  detachHeld(): StoredForward[] {
+    const { link } = this.options;
+    return this.outbox.detachAll().map(({ seq, message }) => ({
+      link,
+      seq,
+      topic: message.topic,
+      payload: message.payload,
+      qos: message.qos,
+      retain: message.retain,
+      ...(message.userProperties ? { properties: { ...message.userProperties } } : {}),
+    }));
+  }
+
   setMessageHandler(handler: (message: UpstreamMessage) => Promise<unknown> | undefined): void {
     this.inner.setMessageHandler(handler);
   }
@@ -117,12 +135,21 @@ export class StoreAndForward extends EventEmitter<UpstreamEvents> implements Ups
 
   private hold(message: UpstreamMessage, done: ((error?: Error) => void) | undefined): void {
     const { policy, budget, stats, logger, store, link } = this.options;
+    if (!isValidTopicName(message.topic)) {
+      done?.(new InvalidTopicError(`not a valid MQTT topic name: ${JSON.stringify(message.topic)}`));
+      return;
+    }
     if (message.qos === 0 && policy.qos0 === 'drop') {
       stats.forwardDropped++;
       done?.(new Error('QoS 0 message dropped: the broker is unreachable (forward.qos0: drop)'));
       return;
     }
     if (!this.makeRoom(message.payload.length)) {
+      if (message.qos === 0) {
+        stats.forwardDropped++; // QoS 0 has no acknowledgement to refuse with
+        done?.(new Error('QoS 0 message dropped: the store for the unreachable broker is full'));
+        return;
+      }
       stats.forwardRefused++;
       logger.warn({ link: link || undefined, topic: message.topic, held: budget.count, heldBytes: budget.bytes }, 'store-and-forward full: publish refused with congestion (forward.maxMessages / maxBytes)');
       done?.(new UpstreamCongestedError('the store for the unreachable broker is full'));
@@ -152,8 +179,12 @@ export class StoreAndForward extends EventEmitter<UpstreamEvents> implements Ups
   /** Applies the overflow policy; false when the message must be refused. */
   private makeRoom(bytes: number): boolean {
     const { budget, policy, stats, logger, store, link } = this.options;
+    if (budget.hasRoomFor(bytes)) return true;
+    if (policy.overflow !== 'drop-oldest') return false;
+    // Never drop accepted messages for one that would not fit even then (too big, or the rest is in flight).
+    const afterDropping = budget.count - this.outbox.waitingCount + 1 <= budget.maxMessages && budget.bytes - this.outbox.waitingBytes + bytes <= budget.maxBytes;
+    if (!afterDropping) return false;
     while (!budget.hasRoomFor(bytes)) {
-      if (policy.overflow !== 'drop-oldest') return false;
       const dropped = this.outbox.dropOldest();
       if (!dropped) return false; // everything here is in flight; other links hold the rest
       stats.forwardDropped++;
@@ -174,6 +205,14 @@ export class StoreAndForward extends EventEmitter<UpstreamEvents> implements Ups
   }
 
   private settled(held: HeldMessage, error: Error | undefined): void {
+    if (error instanceof InvalidTopicError) {
+      // Kept by an older version, or the link refused it: it can never go out.
+      this.outbox.acknowledged(held);
+      this.options.stats.forwardDropped++;
+      this.options.logger.warn({ topic: held.message.topic }, 'held message dropped: not a valid topic name');
+      if (held.durable) this.options.store.deleteForward(this.options.link, held.seq).catch(() => undefined);
+      return;
+    }
     if (error) {
       // The link dropped it (e.g. closed under a QoS 0 message): send it again when it is back.
       this.outbox.requeue(held);

@@ -66,3 +66,8 @@ export interface Upstream extends EventEmitter<UpstreamEvents> {
   unsubscribe(filter: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A topic the broker cannot take (wildcard, NUL, empty): sending it would cost the whole connection. */
+export class InvalidTopicError extends Error {
+  override readonly name = 'InvalidTopicError';
+}

@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 export interface ReceivedMessage {
   readonly topic: string;
@@ -19,8 +19,8 @@ export class BrokerClient {
     });
   }
 
-  static async connect(url: string): Promise<BrokerClient> {
-    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: `test-${Math.random().toString(16).slice(2)}` });
+  static async connect(url: string, options: IClientOptions = {}): Promise<BrokerClient> {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: `test-${Math.random().toString(16).slice(2)}`, ...options });
     return new BrokerClient(client);
   }
 

@@ -1,4 +1,5 @@
 import { ReturnCode, type Connect, type WillMsg, type WillTopic } from '../../codec/packets.js';
+import { isValidTopicName } from '../../topics/names.js';
 import type { GatewayContext } from '../context.js';
 import { dequeue, settle } from '../delivery.js';
 import type { Peer } from '../peer.js';
@@ -10,6 +11,13 @@ const PROTOCOL_ID_V12 = 0x01;
 /** CONNECT (§6.3): find or create the session by client ID, then ask for the will if flagged. */
 export function handleConnect(ctx: GatewayContext, peer: Peer, packet: Connect): void {
   if (packet.protocolId !== PROTOCOL_ID_V12 || packet.clientId.length === 0) {
+    ctx.send(peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
+    return;
+  }
+  if (ctx.config.broker.topicPrefix.includes('{clientId}') && (!isValidTopicName(packet.clientId) || packet.clientId.includes('/'))) {
+    // The ID goes into every topic: a wildcard would break the broker link, a `/` would let one
+    // device write into another's namespace.
+    ctx.logger.warn({ clientId: packet.clientId }, 'CONNECT refused: client ID not usable in broker.topicPrefix');
     ctx.send(peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
     return;
   }
@@ -55,7 +63,8 @@ export function handleWillTopic(ctx: GatewayContext, session: Session, packet: W
     accept(ctx, session);
     return;
   }
-  if (packet.qos === -1) {
+  if (packet.qos === -1 || !isValidTopicName(packet.topic)) {
+    // A will on a wildcard topic would be refused by the broker when it matters most.
     ctx.send(session.peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
     return;
   }
@@ -73,12 +82,35 @@ export function handleWillMsg(ctx: GatewayContext, session: Session, packet: Wil
   accept(ctx, session);
 }
 
+/**
+ * CONNACK once the device may use the gateway: at once when devices share the gateway's broker
+ * connection; in transparent mode once the broker accepted the device's own connection (its
+ * credentials and ACL are the broker's decision).
+ */
 function accept(ctx: GatewayContext, session: Session): void {
-  session.state = 'active';
-  ctx.saveSession(session);
-  ctx.send(session.peer, { type: 'connack', returnCode: ReturnCode.Accepted });
-  ctx.logger.debug({ clientId: session.clientId, peer: session.peer.key, clean: session.cleanSession }, 'client connected');
-  ctx.pump(session);
+  const connected = (): void => {
+    session.state = 'active';
+    ctx.saveSession(session);
+    ctx.send(session.peer, { type: 'connack', returnCode: ReturnCode.Accepted });
+    ctx.logger.debug({ clientId: session.clientId, peer: session.peer.key, clean: session.cleanSession }, 'client connected');
+    ctx.pump(session);
+  };
+  if (ctx.config.broker.mode !== 'transparent') {
+    connected();
+    return;
+  }
+  session.state = 'connecting';
+  ctx.openLink(session).then(
+    () => {
+      if (session.state === 'connecting') connected(); // unless the device moved on meanwhile
+    },
+    (error: Error) => {
+      // MQTT-SN has no "not authorised": "rejected: not supported" is the closest (§5.3.10).
+      ctx.logger.warn({ clientId: session.clientId, err: error.message }, 'CONNECT refused: the broker refused the device');
+      ctx.send(session.peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
+      ctx.destroy(session);
+    },
+  );
 }
 
 /** Clean session: subscriptions, topic IDs, will and queued messages all go (§6.3). */

@@ -55,4 +55,5 @@ function disconnect(ctx: GatewayContext, session: Session): void {
   session.state = 'disconnected';
   ctx.sessions.unbindPeer(session);
   ctx.saveSession(session);
+  ctx.closeLink(session); // its broker session stays (clean session off) and queues for it
 }

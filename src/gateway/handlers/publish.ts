@@ -5,7 +5,7 @@ import type { GatewayContext } from '../context.js';
 import { backOff, dequeue, settle } from '../delivery.js';
 import type { Peer } from '../peer.js';
 import { toMqttQos, type Session } from '../session.js';
-import { UpstreamCongestedError, type MqttQos, type UpstreamMessage } from '../../upstream/upstream.js';
+import { InvalidTopicError, UpstreamCongestedError, type MqttQos, type UpstreamMessage } from '../../upstream/upstream.js';
 
 /** The topic ID field to echo in a PUBACK: the ID, or the two short-name octets. */
 function topicIdField(topic: PublishTopic): number {
@@ -56,7 +56,7 @@ export function handlePublishWithoutSession(ctx: GatewayContext, peer: Peer, pac
     return;
   }
   ctx.stats.publishesIn++;
-  ctx.upstream.publish(toBroker(ctx, peer, session?.clientId, resolved.name, packet, 0));
+  ctx.linkFor(session).publish(toBroker(ctx, peer, session?.clientId, resolved.name, packet, 0));
 }
 
 /** PUBLISH QoS 0/1 from a connected device; QoS 1 is acknowledged once the broker has it. */
@@ -76,7 +76,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
   }
   if (packet.qos === 0) {
     ctx.stats.publishesIn++;
-    ctx.upstream.publish(toBroker(ctx, session.peer, session.clientId, resolved.name, packet, 0));
+    ctx.linkFor(session).publish(toBroker(ctx, session.peer, session.clientId, resolved.name, packet, 0));
     return;
   }
   if (packet.qos === 2) {
@@ -96,8 +96,12 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
   }
   ctx.stats.publishesIn++;
   session.upstreamPending.add(packet.msgId);
-  ctx.upstream.publish(toBroker(ctx, session.peer, session.clientId, resolved.name, packet, toMqttQos(packet.qos)), (error) => {
+  ctx.linkFor(session).publish(toBroker(ctx, session.peer, session.clientId, resolved.name, packet, toMqttQos(packet.qos)), (error) => {
     session.upstreamPending.delete(packet.msgId);
+    if (error instanceof InvalidTopicError) {
+      ack(ReturnCode.NotSupported); // e.g. a predefined name with a wildcard: retrying cannot help
+      return;
+    }
     if (error instanceof UpstreamCongestedError) {
       ctx.stats.congestion++;
       ack(ReturnCode.Congestion); // the store for the unreachable broker is full: retry later

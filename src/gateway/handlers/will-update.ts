@@ -1,4 +1,5 @@
 import { ReturnCode, type WillMsgUpd, type WillTopicUpd } from '../../codec/packets.js';
+import { isValidTopicName } from '../../topics/names.js';
 import type { GatewayContext } from '../context.js';
 import { toMqttQos, type Session } from '../session.js';
 
@@ -6,7 +7,7 @@ import { toMqttQos, type Session } from '../session.js';
 export function handleWillTopicUpd(ctx: GatewayContext, session: Session, packet: WillTopicUpd): void {
   if (packet.topic.length === 0) {
     session.will = undefined;
-  } else if (packet.qos === -1) {
+  } else if (packet.qos === -1 || !isValidTopicName(packet.topic)) {
     ctx.send(session.peer, { type: 'willtopicresp', returnCode: ReturnCode.NotSupported });
     return;
   } else {
@@ -14,6 +15,12 @@ export function handleWillTopicUpd(ctx: GatewayContext, session: Session, packet
   }
   ctx.saveSession(session);
   ctx.send(session.peer, { type: 'willtopicresp', returnCode: ReturnCode.Accepted });
+  reopenWithNewWill(ctx, session);
+}
+
+/** Transparent mode: an MQTT will is fixed at CONNECT, so the device's broker connection is made again. */
+function reopenWithNewWill(ctx: GatewayContext, session: Session): void {
+  ctx.openLink(session).catch((error: Error) => ctx.logger.warn({ clientId: session.clientId, err: error.message }, 'device connection with the new will refused'));
 }
 
 /** WILLMSGUPD (§6.4): replaces the will message; without a will topic there is nothing to attach it to. */
@@ -25,4 +32,5 @@ export function handleWillMsgUpd(ctx: GatewayContext, session: Session, packet: 
   session.will = { ...session.will, payload: Buffer.from(packet.payload) };
   ctx.saveSession(session);
   ctx.send(session.peer, { type: 'willmsgresp', returnCode: ReturnCode.Accepted });
+  reopenWithNewWill(ctx, session);
 }
