@@ -18,11 +18,14 @@ const program = new Command()
   .option('--gateway-id <n>', 'gateway ID in GWINFO/ADVERTISE, 0-255 (default 1)')
   .option('-d, --data-dir <dir>', 'where sessions and buffered messages survive restarts (default ./data; none = memory only)')
   .option('-l, --log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
+  .option('--status-interval <seconds>', 'log a status line (sessions, upstream state, messages held for the broker) this often; 0 = never (default 60). kill -USR1 logs one at once', '60')
   .showHelpAfterError();
 
 async function main(): Promise<void> {
   program.parse();
-  const flags = program.opts<{ config?: string; radio?: string[]; broker?: string; embeddedPort?: string; predefined?: string[]; gatewayId?: string; logLevel?: string; dataDir?: string }>();
+  const flags = program.opts<{ config?: string; radio?: string[]; broker?: string; embeddedPort?: string; predefined?: string[]; gatewayId?: string; logLevel?: string; dataDir?: string; statusInterval: string }>();
+  const statusSeconds = Number(flags.statusInterval);
+  if (!Number.isFinite(statusSeconds) || statusSeconds < 0) throw new ConfigError(`--status-interval "${flags.statusInterval}": expected a number of seconds (0 = never)`);
   const raw = flags.config ? await readConfigFile(flags.config) : {};
   const config = parseConfig(applyOverrides(raw, flags), flags.config ? `config (${flags.config} and flags)` : 'config (flags)');
   const logger = createLogger(config.logLevel as LogLevel);
@@ -30,6 +33,10 @@ async function main(): Promise<void> {
   logger.info({ broker: running.brokerUrl, radios: config.radios }, 'gateway ready');
   // Scripts and tests wait for this line; it is also the first thing a user sees.
   process.stdout.write(`mqttsn-gateway ready: ${config.radios.join(', ')} -> ${running.brokerUrl}\n`);
+  if (statusSeconds > 0) setInterval(() => logger.info(running.gateway.status(), 'status'), statusSeconds * 1000).unref();
+  // Asked for explicitly: shown whatever the log level.
+  const onRequest = logger.child({}, { level: 'info' });
+  process.on('SIGUSR1', () => onRequest.info(running.gateway.status(), 'status'));
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

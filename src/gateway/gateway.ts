@@ -22,6 +22,7 @@ import { emptyStats, type GatewayStats } from './stats.js';
 import { ForwardBudget } from '../upstream/outbox.js';
 import { StoreAndForward } from '../upstream/store-and-forward.js';
 import { DeviceLinks, type DeviceLinkFactory } from './device-links.js';
+import { toBroker } from './identity.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -33,6 +34,26 @@ export interface GatewayOptions {
   readonly store?: DurableStore;
   /** Opens a device's own broker connection; required for `broker.mode: transparent`. */
   readonly deviceLinks?: DeviceLinkFactory;
+}
+
+export interface GatewayStatus {
+  sessions: number;
+  /** Distinct filters subscribed at the broker on the shared connection. */
+  filters: number;
+  upstream: {
+    state: string;
+    /** While offline: time until the next connection attempt. */
+    nextAttemptInMs?: number;
+    lastError?: string;
+    /** Device messages held for the broker (store-and-forward), all links together. */
+    held: number;
+    heldBytes: number;
+    /** Transparent mode: open per-device broker connections. */
+    deviceLinks: number;
+  };
+  /** Share of QoS 1 publishes answered with congestion by admission control (0 normally). */
+  refusing: number;
+  stats: GatewayStats;
 }
 
 /** How often keep-alive and sleep timers are checked; precision is ample for second-scale durations. */
@@ -48,6 +69,8 @@ export class Gateway implements GatewayContext {
   /** The broker link behind store-and-forward: held messages survive outages and restarts. */
   readonly upstream: StoreAndForward;
   private readonly shared: SharedSubscriptions;
+  /** Messages held for the broker on every link, against `forward.maxMessages` / `maxBytes`. */
+  private readonly budget: ForwardBudget;
   /** Transparent mode only: one broker connection per device. */
   private readonly links: DeviceLinks | undefined;
   private readonly persistence: SessionPersistence;
@@ -75,6 +98,7 @@ export class Gateway implements GatewayContext {
     this.persistence = new SessionPersistence(store, this.logger);
     const { maxMessages, maxBytes } = this.config.forward;
     const budget = new ForwardBudget(maxMessages, maxBytes);
+    this.budget = budget;
     this.upstream = new StoreAndForward(options.upstream, { link: '', store, policy: this.config.forward, budget, stats: this.stats, logger: this.logger });
     if (this.config.broker.mode === 'transparent') {
       if (!options.deviceLinks) throw new Error('broker.mode transparent needs a way to open device connections (GatewayOptions.deviceLinks)');
@@ -154,14 +178,20 @@ export class Gateway implements GatewayContext {
     return sessions;
   }
 
-  /** A snapshot for logs and status output. */
-  status(): { sessions: number; filters: number; upstream: string; heldForBroker: number; deviceLinks: number; refusing: number; stats: GatewayStats } {
+  /** A snapshot for logs and status output: what a user checks when something seems stuck. */
+  status(): GatewayStatus {
+    const nextAttemptAt = this.upstream.nextAttemptAt;
     return {
       sessions: this.sessions.size,
       filters: this.shared.filters,
-      upstream: this.upstream.state,
-      heldForBroker: this.upstream.held,
-      deviceLinks: this.links?.size ?? 0,
+      upstream: {
+        state: this.upstream.state,
+        ...(nextAttemptAt !== undefined ? { nextAttemptInMs: Math.max(0, nextAttemptAt - Date.now()) } : {}),
+        ...(this.upstream.lastError !== undefined ? { lastError: this.upstream.lastError } : {}),
+        held: this.budget.count,
+        heldBytes: this.budget.bytes,
+        deviceLinks: this.links?.size ?? 0,
+      },
       refusing: this.admission.refuseShare,
       stats: { ...this.stats },
     };
@@ -275,7 +305,7 @@ export class Gateway implements GatewayContext {
       this.links.abort(session.clientId).catch((error: Error) => this.logger.warn({ clientId: session.clientId, err: error.message }, 'device connection not aborted'));
     } else if (will) {
       this.stats.willsPublished++;
-      this.upstream.publish({ ...will }, (error) => {
+      this.upstream.publish(toBroker(this.config, session.peer, session.clientId, { ...will }), (error) => {
         if (error) this.logger.warn({ clientId: session.clientId, err: error.message }, 'will not published');
       });
     }

@@ -68,6 +68,14 @@ export class StoreAndForward extends EventEmitter<UpstreamEvents> implements Ups
     return this.inner.backlogBytes;
   }
 
+  get nextAttemptAt(): number | undefined {
+    return this.inner.nextAttemptAt;
+  }
+
+  get lastError(): string | undefined {
+    return this.inner.lastError;
+  }
+
   /** Messages held for the broker on this link (waiting and in flight). */
   get held(): number {
     return this.outbox.size;

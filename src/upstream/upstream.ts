@@ -43,6 +43,10 @@ export interface UpstreamEvents {
  */
 export interface Upstream extends EventEmitter<UpstreamEvents> {
   readonly state: UpstreamState;
+  /** While offline: when the next connection attempt is due (ms since the epoch). */
+  readonly nextAttemptAt?: number | undefined;
+  /** Why the link last failed, for status output. */
+  readonly lastError?: string | undefined;
   /** Bytes accepted for the broker and not yet written to its connection (0 when none). */
   readonly backlogBytes: number;
   /**

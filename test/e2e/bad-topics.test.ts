@@ -53,4 +53,17 @@ describe.each(brokerKinds)('topics the broker could not take are refused at the 
     expect(gateway.running.gateway.upstream.state).toBe('connected');
     dev.close();
   });
+
+  it.skipIf(skip)('a lost device\'s will, published by the gateway in aggregating mode, goes out under the device\'s prefix too', async () => {
+    const dev = await RawDevice.open(gateway.port);
+    dev.send({ type: 'connect', will: true, cleanSession: true, protocolId: 1, duration: 1, clientId: 'gone-dev' });
+    await dev.expect('willtopicreq');
+    dev.send({ type: 'willtopic', qos: 1, retain: false, topic: 'status' });
+    await dev.expect('willmsgreq');
+    dev.send({ type: 'willmsg', payload: Buffer.from('offline') });
+    expect((await dev.expect('connack')).returnCode).toBe(0);
+    dev.close(); // silent from now on: lost after 1.5 s
+    const wills = await watcher.waitFor(1, (m) => m.topic.endsWith('/status'), 6000);
+    expect(wills.map((m) => `${m.topic}=${m.payload.toString()}`)).toEqual(['devices/gone-dev/status=offline']);
+  });
 });

@@ -135,6 +135,13 @@ describe.skipIf(skip)('store-and-forward: the broker goes away and comes back', 
     const sent = Array.from({ length: 50 }, (_, i) => `held ${i}`);
     // Each PUBACK means "written to the gateway's store": the broker is not there to take it.
     for (const payload of sent) await client.publish('held/dev', payload, { qos: 1 });
+    // What an operator sees: kill -USR1 logs the upstream state and the queue depth.
+    const logs = output(gateway);
+    gateway.kill('SIGUSR1');
+    for (let i = 0; i < 50 && !/"msg":"status"/.test(logs.stderr()); i++) await pause(50);
+    const status = JSON.parse(logs.stderr().split('\n').find((line) => line.includes('"msg":"status"')) ?? '{}') as { upstream?: { state?: string; held?: number; nextAttemptInMs?: number; lastError?: string } };
+    expect(status.upstream).toMatchObject({ state: expect.stringMatching(/offline|connecting/), held: 50 });
+    expect(status.upstream?.lastError).toMatch(/ECONNREFUSED/);
     gateway.kill('SIGKILL');
     await output(gateway).exit;
 

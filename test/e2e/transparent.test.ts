@@ -111,7 +111,7 @@ describe.skipIf(skip)('transparent mode: one broker connection per device', () =
     // A clean DISCONNECT closes the device's connection at the broker.
     await c.disconnect();
     expect(await connectedAtBroker(3)).toBe(3);
-    expect(gateway.running.gateway.status().deviceLinks).toBe(1);
+    expect(gateway.running.gateway.status().upstream.deviceLinks).toBe(1);
   });
 
   it('a device the broker refuses (wrong password in the config) gets CONNACK "rejected: not supported"', async () => {

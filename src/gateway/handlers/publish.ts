@@ -5,7 +5,8 @@ import type { GatewayContext } from '../context.js';
 import { backOff, dequeue, settle } from '../delivery.js';
 import type { Peer } from '../peer.js';
 import { toMqttQos, type Session } from '../session.js';
-import { InvalidTopicError, UpstreamCongestedError, type MqttQos, type UpstreamMessage } from '../../upstream/upstream.js';
+import { InvalidTopicError, UpstreamCongestedError } from '../../upstream/upstream.js';
+import { toBroker } from '../identity.js';
 
 /** The topic ID field to echo in a PUBACK: the ID, or the two short-name octets. */
 function topicIdField(topic: PublishTopic): number {
@@ -30,22 +31,6 @@ function resolveTopic(topic: PublishTopic, session: Session | undefined, predefi
   }
 }
 
-/**
- * The message the broker gets for a device publish: under the per-device topic prefix when one is
- * configured, and over MQTT 5 with who sent it as user properties (aggregating mode loses the
- * device's identity otherwise).
- */
-function toBroker(ctx: GatewayContext, peer: Peer, clientId: string | undefined, name: string, packet: Publish, qos: MqttQos): UpstreamMessage {
-  const { topicPrefix, userProperties, protocol, mode } = ctx.config.broker;
-  const aggregating = mode === 'aggregating';
-  const topic = aggregating && topicPrefix !== '' && clientId !== undefined ? topicPrefix.replaceAll('{clientId}', clientId) + name : name;
-  if (!userProperties || protocol !== '5') return { topic, payload: packet.payload, qos, retain: packet.retain };
-  const properties: Record<string, string> = { gateway: String(ctx.config.gatewayId), radio: peer.radio.name, address: peer.address };
-  if (clientId !== undefined) properties.clientId = clientId;
-  if (peer.wirelessNodeId) properties.wirelessNodeId = peer.wirelessNodeId.toString('hex');
-  return { topic, payload: packet.payload, qos, retain: packet.retain, userProperties: properties };
-}
-
 /** QoS -1 (§6.8): no session needed, no answer ever; predefined and short topics only. */
 export function handlePublishWithoutSession(ctx: GatewayContext, peer: Peer, packet: Publish): void {
   const session = ctx.sessions.atPeer(peer);
@@ -56,7 +41,7 @@ export function handlePublishWithoutSession(ctx: GatewayContext, peer: Peer, pac
     return;
   }
   ctx.stats.publishesIn++;
-  ctx.linkFor(session).publish(toBroker(ctx, peer, session?.clientId, resolved.name, packet, 0));
+  ctx.linkFor(session).publish(toBroker(ctx.config, peer, session?.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }));
 }
 
 /** PUBLISH QoS 0/1 from a connected device; QoS 1 is acknowledged once the broker has it. */
@@ -76,7 +61,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
   }
   if (packet.qos === 0) {
     ctx.stats.publishesIn++;
-    ctx.linkFor(session).publish(toBroker(ctx, session.peer, session.clientId, resolved.name, packet, 0));
+    ctx.linkFor(session).publish(toBroker(ctx.config, session.peer, session.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }));
     return;
   }
   if (packet.qos === 2) {
@@ -96,7 +81,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
   }
   ctx.stats.publishesIn++;
   session.upstreamPending.add(packet.msgId);
-  ctx.linkFor(session).publish(toBroker(ctx, session.peer, session.clientId, resolved.name, packet, toMqttQos(packet.qos)), (error) => {
+  ctx.linkFor(session).publish(toBroker(ctx.config, session.peer, session.clientId, { topic: resolved.name, payload: packet.payload, qos: toMqttQos(packet.qos), retain: packet.retain }), (error) => {
     session.upstreamPending.delete(packet.msgId);
     if (error instanceof InvalidTopicError) {
       ack(ReturnCode.NotSupported); // e.g. a predefined name with a wildcard: retrying cannot help
