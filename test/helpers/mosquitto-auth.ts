@@ -13,7 +13,7 @@ export async function writePasswordFile(dir: string, users: Record<string, strin
   const path = join(dir, 'passwd');
   await writeFile(path, '');
   // -b takes the password on the command line; the file exists, so no -c is needed.
-  for (const [user, password] of Object.entries(users)) await run('/usr/bin/mosquitto_passwd', ['-b', path, user, password]);
+  for (const [user, password] of Object.entries(users)) await run('mosquitto_passwd', ['-b', path, user, password]);
   await chmod(path, 0o644);
   await chmod(dir, 0o755);
   return path;

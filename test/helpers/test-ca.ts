@@ -23,7 +23,7 @@ const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-n
 export async function makeTestCa(): Promise<TestCa> {
   const dir = await mkdtemp(join(tmpdir(), 'mqttsn-ca-'));
   const file = (name: string): string => join(dir, name);
-  const openssl = (...args: string[]) => run('/usr/bin/openssl', args, { cwd: dir });
+  const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
   try {
     await openssl('req', '-x509', ...newKey, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=mqttsn-test-ca');
     // OpenSSL 3.0 `x509 -req` has no -addext, so the SAN goes in an extfile.
