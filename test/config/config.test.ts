@@ -42,4 +42,33 @@ describe('configuration', () => {
     expect(() => applyOverrides({}, { predefined: ['sensors'] })).toThrow(ConfigError);
     expect(() => applyOverrides({}, { predefined: ['sensors'] })).toThrow(/expected ID=TOPIC/);
   });
+
+  it('broker side: aggregating 3.1.1 by default, a bounded store-and-forward that refuses at the bound', () => {
+    const config = parseConfig({ broker: 'mqtt://b:1883' });
+    expect(config.broker).toMatchObject({ mode: 'aggregating', protocol: '3.1.1', userProperties: false, topicPrefix: '', clientIdPrefix: '', reconnectMs: 1000, reconnectMaxMs: 30_000 });
+    expect(config.forward).toEqual({ maxMessages: 100_000, maxBytes: 32 << 20, overflow: 'refuse', qos0: 'keep' });
+  });
+
+  it('reads MQTT 5 written as a YAML number or a string, and 3.1.1 as a string', () => {
+    expect(parseConfig({ broker: { url: 'mqtt://b', protocol: 5 } }).broker.protocol).toBe('5');
+    expect(parseConfig({ broker: { url: 'mqtt://b', protocol: '5' } }).broker.protocol).toBe('5');
+    expect(parseConfig({ broker: { url: 'mqtt://b', protocol: '3.1.1' } }).broker.protocol).toBe('3.1.1');
+    expect(() => parseConfig({ broker: { url: 'mqtt://b', protocol: 4 } })).toThrow(/field "broker.protocol"/);
+  });
+
+  it('names the field and the fix for settings that do not go together', () => {
+    expect(() => parseConfig({ broker: { url: 'mqtt://b', userProperties: true } })).toThrow(/field "broker.userProperties": user properties need MQTT 5; set broker.protocol: 5/);
+    expect(() => parseConfig({ broker: { protocol: 5 } })).toThrow(/field "broker.protocol": the embedded broker speaks MQTT 3.1.1 only/);
+    expect(() => parseConfig({ broker: { url: 'mqtt://b', tls: { ca: 'ca.pem' } } })).toThrow(/field "broker.tls": TLS settings need an mqtts:\/\/ URL/);
+    expect(() => parseConfig({ broker: { url: 'mqtts://b', tls: { cert: 'c.pem' } } })).toThrow(/give both cert and key/);
+    expect(() => parseConfig({ broker: { url: 'mqtt://b', reconnectMs: 5000, reconnectMaxMs: 1000 } })).toThrow(/field "broker.reconnectMaxMs"/);
+    expect(() => parseConfig({ forward: { overflow: 'drop-newest' } })).toThrow(/field "forward.overflow"/);
+    expect(() => parseConfig({ predefined: { 1: 'sensors/#' } })).toThrow(/a topic name without wildcards/);
+  });
+
+  it('takes per-device broker credentials for transparent mode', () => {
+    const config = parseConfig({ broker: { url: 'mqtt://b', mode: 'transparent', clientIdPrefix: 'sn-' }, clients: { dev1: { username: 'dev1', password: 'p' } } });
+    expect(config.broker.mode).toBe('transparent');
+    expect(config.clients.dev1).toEqual({ predefined: {}, username: 'dev1', password: 'p' });
+  });
 });
