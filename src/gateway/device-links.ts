@@ -60,6 +60,11 @@ export class DeviceLinks {
     return this.links.size;
   }
 
+  /** Every open device connection (live objects: state and next attempt read as they change). */
+  list(): Upstream[] {
+    return [...this.links.values()].map((open) => open.link);
+  }
+
   get(session: Session): Upstream | undefined {
     return this.links.get(session.clientId)?.link;
   }

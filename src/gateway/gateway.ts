@@ -48,8 +48,9 @@ export interface GatewayStatus {
     /** Device messages held for the broker (store-and-forward), all links together. */
     held: number;
     heldBytes: number;
-    /** Transparent mode: open per-device broker connections. */
+    /** Transparent mode: open per-device broker connections, and how many of them are connected. */
     deviceLinks: number;
+    deviceLinksConnected: number;
   };
   /** Share of QoS 1 publishes answered with congestion by admission control (0 normally). */
   refusing: number;
@@ -178,6 +179,11 @@ export class Gateway implements GatewayContext {
     return sessions;
   }
 
+  /** Transparent mode: each device's own broker connection (empty in aggregating mode). */
+  deviceLinks(): readonly Upstream[] {
+    return this.links?.list() ?? [];
+  }
+
   /** A snapshot for logs and status output: what a user checks when something seems stuck. */
   status(): GatewayStatus {
     const nextAttemptAt = this.upstream.nextAttemptAt;
@@ -191,6 +197,7 @@ export class Gateway implements GatewayContext {
         held: this.budget.count,
         heldBytes: this.budget.bytes,
         deviceLinks: this.links?.size ?? 0,
+        deviceLinksConnected: this.deviceLinks().filter((link) => link.state === 'connected').length,
       },
       refusing: this.admission.refuseShare,
       stats: { ...this.stats },

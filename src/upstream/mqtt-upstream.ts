@@ -96,6 +96,8 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   private corked = false;
   private handler: ((message: UpstreamMessage) => Promise<unknown> | undefined) | undefined;
   private readonly pendingAcks = new Map<object, Promise<unknown>>();
+  /** Broker messages whose PUBACK waits for the handler: a clean close lets them finish first. */
+  private readonly handlerWork = new Set<Promise<unknown>>();
   private readonly backoff: Backoff;
   /** Filter → QoS of every subscription held, to restore on a new broker session. */
   private readonly filters = new Map<string, MqttQos>();
@@ -165,6 +167,11 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
         return;
       }
       this.pendingAcks.delete(packet);
+      this.handlerWork.add(work);
+      void work.then(
+        () => this.handlerWork.delete(work),
+        () => this.handlerWork.delete(work),
+      );
       work.then(
         () => callback(),
         (error: Error) => {
@@ -266,6 +273,11 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   }
 
   private async end(force: boolean): Promise<void> {
+    if (!force && this.handlerWork.size > 0) {
+      // A DISCONNECT before these PUBACKs would make the broker send the messages again later.
+      await Promise.allSettled([...this.handlerWork]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     const client = this.client;
     this.closing = true;
     clearTimeout(this.reconnectTimer);
