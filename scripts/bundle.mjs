@@ -1,6 +1,6 @@
 // Bundles each executable into one ESM file with esbuild: a single file to load instead of a few
 // hundred modules makes the gateway start faster and use less memory (see README, footprint).
-// aedes stays external (imported only when the embedded broker is used); yaml is bundled but only
+// aedes, classic-level and serialport stay external (native code, or imported only when used); yaml is bundled but only
 // initialised when a YAML config file is read (measured: cheaper than resolving it from node_modules).
 import { build } from 'esbuild';
 
@@ -19,7 +19,7 @@ await build({
   minifySyntax: true,
   legalComments: 'none',
   // classic-level loads a native binary from its own package directory.
-  external: ['aedes', 'classic-level'],
+  external: ['aedes', 'classic-level', 'serialport'],
   // Some bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -26,6 +26,8 @@ export interface Radio extends EventEmitter<RadioEvents> {
    * (cumulative), where the transport can tell; the gateway's overload signal.
    */
   receiveDrops?(): Promise<number | undefined>;
+  /** The radio's own counters (frames, dropped bytes, transmit failures), for the gateway's status. */
+  counters?(): Record<string, number>;
 }
 
 export interface RadioEvents {

@@ -13,11 +13,20 @@ export async function createRadio(url: string): Promise<Radio> {
       const { UdpRadio } = await import('../radios/udp.js');
       return new UdpRadio({ url });
     }
-    case 'serial':
-    case 'xbee':
+    case 'serial': {
+      const { SerialRadio } = await import('../radios/serial.js');
+      return new SerialRadio({ url });
+    }
+    case 'xbee': {
+      const { XBeeRadio } = await import('../radios/xbee.js');
+      return new XBeeRadio({ url });
+    }
     case 'ble':
-      throw new RadioError('bad-url', `radio ${url}: ${scheme} radios are not available in this version yet; use udp:// or udp6://`);
+      throw new RadioError('bad-url', `radio ${url}: BLE radios are not available in this version yet; use udp://, serial:// or xbee://`);
     default:
-      throw new RadioError('bad-url', `radio ${url}: unknown radio type "${scheme ?? url}"; expected udp://HOST:PORT or udp6://[HOST]:PORT`);
+      throw new RadioError(
+        'bad-url',
+        `radio ${url}: unknown radio type "${scheme ?? url}"; expected udp://HOST:PORT, udp6://[HOST]:PORT, serial:///dev/ttyUSB0?baud=115200&framing=slip or xbee:///dev/ttyUSB0?baud=9600&api=2`,
+      );
   }
 }

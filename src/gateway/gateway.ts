@@ -52,6 +52,8 @@ export interface GatewayStatus {
     deviceLinks: number;
     deviceLinksConnected: number;
   };
+  /** Each radio's own counters (frames, dropped bytes, transmit status), by radio URL. */
+  radios: Record<string, Record<string, number>>;
   /** Share of QoS 1 publishes answered with congestion by admission control (0 normally). */
   refusing: number;
   stats: GatewayStats;
@@ -142,8 +144,10 @@ export class Gateway implements GatewayContext {
     for (const radio of this.radios) {
       radio.on('datagram', (data, from) => this.receive(radio, data, from));
       radio.on('error', (error) => this.logger.warn({ radio: radio.name, err: error.message }, 'radio error'));
+      // A serial radio that cannot open yet (unplugged) starts anyway and keeps trying: it has
+      // said why through its error event, and the other radios serve meanwhile.
       await radio.start();
-      this.logger.info({ radio: radio.name }, 'radio listening');
+      this.logger.info({ radio: radio.name }, 'radio started');
     }
     this.running = true;
     this.scheduleSupervision();
@@ -199,6 +203,7 @@ export class Gateway implements GatewayContext {
         deviceLinks: this.links?.size ?? 0,
         deviceLinksConnected: this.deviceLinks().filter((link) => link.state === 'connected').length,
       },
+      radios: Object.fromEntries(this.radios.map((radio) => [radio.name, radio.counters?.() ?? {}])),
       refusing: this.admission.refuseShare,
       stats: { ...this.stats },
     };

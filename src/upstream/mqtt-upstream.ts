@@ -9,7 +9,7 @@ import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
 import clientModule from 'mqtt/lib/client';
 import type { Logger } from '../log.js';
 import { isValidTopicName } from '../topics/names.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../backoff.js';
 import { ConnectionRefusedError, InvalidTopicError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
 
 type MqttClientConstructor = typeof clientModule.default;

@@ -1,7 +1,8 @@
 import type { UdpRadio } from '../../radios/udp.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
-import { silentLogger } from '../../src/log.js';
+import { pino } from 'pino';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { runGateway, type RunningGateway } from '../../src/run.js';
 
 export interface TestGateway {
@@ -12,7 +13,7 @@ export interface TestGateway {
 }
 
 /** A whole gateway in process on a free loopback UDP port, forwarding to `brokerUrl`. */
-export async function startTestGateway(brokerUrl: string, overrides: Partial<GatewayConfigInput> = {}): Promise<TestGateway> {
+export async function startTestGateway(brokerUrl: string, overrides: Partial<GatewayConfigInput> = {}, logger: Logger = silentLogger()): Promise<TestGateway> {
   const config = parseConfig({
     radios: ['udp://127.0.0.1:0'],
     broker: { url: brokerUrl, reconnectMs: 200 },
@@ -20,7 +21,14 @@ export async function startTestGateway(brokerUrl: string, overrides: Partial<Gat
     dataDir: 'none',
     ...overrides,
   });
-  const running = await runGateway(config, silentLogger());
+  const running = await runGateway(config, logger);
   const radio = running.radios[0] as UdpRadio;
   return { running, port: radio.port, stop: () => running.stop() };
+}
+
+/** A logger that keeps what it writes (JSON lines), for tests that check what an operator would read. */
+export function capturingLogger(): { logger: Logger; lines: () => Array<{ msg: string; err?: string; [key: string]: unknown }> } {
+  const written: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void written.push(line) });
+  return { logger, lines: () => written.map((line) => JSON.parse(line) as { msg: string; err?: string }) };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../../src/upstream/backoff.js';
+import { Backoff } from '../../src/backoff.js';
 
 describe('reconnect backoff', () => {
   it('doubles from the initial delay up to the maximum, each delay jittered into [step/2, step]', () => {

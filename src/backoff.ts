@@ -1,5 +1,5 @@
 /**
- * Reconnect delays: exponential from `initialMs` up to `maxMs`, with "equal jitter" (each delay
+ * Retry delays (broker reconnects, serial ports reopened): exponential from `initialMs` up to `maxMs`, with "equal jitter" (each delay
  * is drawn between half and all of the exponential step). After a broker restart, a fleet of
  * gateways then spreads its reconnects instead of arriving in one wave. Pure: the random source
  * is injected.
