@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { SerialPort } from 'serialport';
 import { Backoff } from '../src/backoff.js';
-import { RadioError } from '../src/radio.js';
+import { RadioError, type RadioEvents } from '../src/radio.js';
 
 /** Rates a USB serial adapter or radio module is set to; anything else is almost always a typo. */
 export const STANDARD_BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 250000, 460800, 500000, 921600, 1000000] as const;
@@ -117,6 +117,15 @@ async function importSerialPort(radio: string): Promise<typeof import('serialpor
   } catch (error) {
     throw new RadioError('not-found', `${radio}: the serialport module cannot be loaded (${(error as Error).message}); reinstall the gateway with npm install`, { cause: error });
   }
+}
+
+/**
+ * A radio's errors from its link: a port that is down says when the next attempt is, a fault on
+ * an open port is passed on. The gateway logs both.
+ */
+export function reportLinkErrors(link: SerialLink, radio: EventEmitter<RadioEvents>): void {
+  link.on('down', (error, retryInMs) => radio.emit('error', new RadioError(error.code, `${error.message} (retrying in ${Math.round(retryInMs / 1000)} s)`, { cause: error })));
+  link.on('fault', (error) => radio.emit('error', error));
 }
 
 /** Turns serialport's terse errors into what to do about them. */

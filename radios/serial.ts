@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { RadioError, type Radio, type RadioEvents } from '../src/radio.js';
 import { createFrameReader, encodeFrame, type FrameReader, type FrameResult } from './framing.js';
-import { SerialLink } from './serial-link.js';
+import { reportLinkErrors, SerialLink } from './serial-link.js';
 import { parseSerialUrl } from './serial-url.js';
 
 export type SerialFraming = 'raw' | 'slip';
@@ -56,8 +56,7 @@ export class SerialRadio extends EventEmitter<RadioEvents> implements Radio {
       this.garbageSinceOpen = 0;
       this.reader.reset(); // bytes from before an unplug belong to no frame
     });
-    this.link.on('down', (error, retryInMs) => this.emit('error', new RadioError(error.code, `${error.message} (retrying in ${Math.round(retryInMs / 1000)} s)`, { cause: error })));
-    this.link.on('fault', (error) => this.emit('error', error));
+    reportLinkErrors(this.link, this);
   }
 
   get isOpen(): boolean {

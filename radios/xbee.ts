@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { RadioError, type Radio, type RadioEvents } from '../src/radio.js';
-import { SerialLink } from './serial-link.js';
+import { reportLinkErrors, SerialLink } from './serial-link.js';
 import { parseSerialUrl } from './serial-url.js';
 import { BROADCAST_64, DELIVERY_SUCCESS, UNKNOWN_16, encodeFrame, type ApiMode, type XBeeFrame } from './xbee-frames.js';
 import { XBeeFrameReader, type XBeeReadResult } from './xbee-reader.js';
@@ -50,8 +50,7 @@ export class XBeeRadio extends EventEmitter<RadioEvents> implements Radio {
       this.counts.opens++;
       this.reader.reset();
     });
-    this.link.on('down', (error, retryInMs) => this.emit('error', new RadioError(error.code, `${error.message} (retrying in ${Math.round(retryInMs / 1000)} s)`, { cause: error })));
-    this.link.on('fault', (error) => this.emit('error', error));
+    reportLinkErrors(this.link, this);
   }
 
   get isOpen(): boolean {
@@ -116,13 +115,16 @@ export class XBeeRadio extends EventEmitter<RadioEvents> implements Radio {
   private handle(frame: XBeeFrame): void {
     switch (frame.type) {
       case 'receivePacket':
-      case 'rx64':
         this.counts.framesIn++;
         this.emit('datagram', frame.data, frame.src64);
         return;
+      case 'rx64':
+        this.counts.framesIn++;
+        this.emit('datagram', frame.data, frame.src64, { rssi: frame.rssi });
+        return;
       case 'rx16':
         this.counts.framesIn++;
-        this.emit('datagram', frame.data, frame.src16);
+        this.emit('datagram', frame.data, frame.src16, { rssi: frame.rssi });
         return;
       case 'transmitStatus':
         if (frame.deliveryStatus === DELIVERY_SUCCESS) this.counts.delivered++;

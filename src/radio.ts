@@ -31,10 +31,19 @@ export interface Radio extends EventEmitter<RadioEvents> {
 }
 
 export interface RadioEvents {
-  /** One frame arrived from `from`. `data` may be reused by the radio after the handler returns. */
-  datagram: [data: Buffer, from: string];
+  /**
+   * One frame arrived from `from`. `data` may be reused by the radio after the handler returns.
+   * `meta` carries what the radio measured about this frame, where it can (RSSI on XBee 802.15.4).
+   */
+  datagram: [data: Buffer, from: string, meta?: FrameMeta];
   /** A transport fault that does not stop the radio (a send failed, a port hiccup). */
   error: [error: RadioError];
+}
+
+/** What a radio measured about one received frame. */
+export interface FrameMeta {
+  /** Received signal strength in dBm (negative). */
+  readonly rssi?: number;
 }
 
 export type RadioErrorCode = 'address-in-use' | 'permission-denied' | 'not-found' | 'bad-url' | 'send-failed' | 'io';

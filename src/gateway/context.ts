@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Packet } from '../codec/packets.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import type { FrameMeta } from '../radio.js';
 import type { PredefinedTopics } from '../topics/predefined.js';
 import type { MqttQos, Upstream } from '../upstream/upstream.js';
 import type { Peer } from './peer.js';
@@ -17,6 +18,8 @@ export interface GatewayContext {
   readonly stats: GatewayStats;
   readonly sessions: SessionStore;
   readonly upstream: Upstream;
+  /** What the radio measured about the frame being handled (RSSI), during its dispatch only. */
+  readonly frameMeta: FrameMeta | undefined;
   /** The broker connection a device's publishes go out on: its own in transparent mode, else the shared one. */
   linkFor(session: Session | undefined): Upstream;
   /**

@@ -3,7 +3,7 @@ import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { decode, describe, encode, rejectionFor, type Packet } from '../codec/index.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { Radio } from '../radio.js';
+import type { FrameMeta, Radio } from '../radio.js';
 import { topicMatches } from '../topics/match.js';
 import { PredefinedTopics } from '../topics/predefined.js';
 import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
@@ -71,6 +71,8 @@ export class Gateway implements GatewayContext {
   readonly sessions = new SessionStore();
   /** The broker link behind store-and-forward: held messages survive outages and restarts. */
   readonly upstream: StoreAndForward;
+  /** What the radio measured about the frame being handled; set only while it is dispatched. */
+  frameMeta: FrameMeta | undefined;
   private readonly shared: SharedSubscriptions;
   /** Messages held for the broker on every link, against `forward.maxMessages` / `maxBytes`. */
   private readonly budget: ForwardBudget;
@@ -142,7 +144,7 @@ export class Gateway implements GatewayContext {
       }
     }
     for (const radio of this.radios) {
-      radio.on('datagram', (data, from) => this.receive(radio, data, from));
+      radio.on('datagram', (data, from, meta) => this.receive(radio, data, from, meta));
       radio.on('error', (error) => this.logger.warn({ radio: radio.name, err: error.message }, 'radio error'));
       // A serial radio that cannot open yet (unplugged) starts anyway and keeps trying: it has
       // said why through its error event, and the other radios serve meanwhile.
@@ -210,7 +212,7 @@ export class Gateway implements GatewayContext {
   }
 
   /** One frame from a radio: decode, unwrap a forwarder's encapsulation, dispatch. Never throws. */
-  receive(radio: Radio, data: Buffer, from: string): void {
+  receive(radio: Radio, data: Buffer, from: string, meta?: FrameMeta): void {
     this.stats.datagramsIn++;
     if (data.length > this.config.limits.maxMessageSize) {
       this.stats.oversized++;
@@ -225,6 +227,7 @@ export class Gateway implements GatewayContext {
       return;
     }
     const packet = result.packet;
+    this.frameMeta = meta;
     try {
       if (packet.type === 'encapsulated') {
         dispatch(this, makePeer(radio, from, Buffer.from(packet.wirelessNodeId)), packet.packet);
@@ -236,6 +239,8 @@ export class Gateway implements GatewayContext {
       // One device's fault must never take the gateway down for the others.
       this.stats.unexpected++;
       this.logger.error({ radio: radio.name, from, packet: describe(packet), err: (error as Error).stack }, 'handler failed');
+    } finally {
+      this.frameMeta = undefined;
     }
   }
 

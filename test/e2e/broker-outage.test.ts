@@ -8,27 +8,10 @@ import { BrokerClient, type ReceivedMessage } from '../helpers/broker-client.js'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { freeTcpPort, mosquittoSkipReason, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { freeUdpPort, output, spawnBin, stop } from '../helpers/processes.js';
+import { publishAll } from '../helpers/publishers.js';
 
 const skip = mosquittoSkipReason();
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A device that publishes `count` QoS 1 messages in order, one in flight, retrying each until the gateway accepts it. */
-async function publishAll(client: MqttSnClient, topic: string, count: number, gapMs: number): Promise<{ retried: number }> {
-  let retried = 0;
-  for (let i = 0; i < count; i++) {
-    for (;;) {
-      try {
-        await client.publish(topic, String(i), { qos: 1 });
-        break;
-      } catch {
-        retried++; // congestion or timeout: a real device keeps the message and tries again
-        await pause(200);
-      }
-    }
-    await pause(gapMs);
-  }
-  return { retried };
-}
 
 /** Per device: how many distinct messages arrived, how many twice, and whether first arrivals are in order. */
 function tally(messages: readonly ReceivedMessage[], devices: number, perDevice: number): { unique: number; duplicates: number; outOfOrder: string[] } {

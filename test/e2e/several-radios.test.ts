@@ -6,6 +6,7 @@ import { decode, encode, type InnerPacket, type Packet } from '../../src/codec/i
 import { readConfigFile, parseConfig } from '../../src/config/load.js';
 import { encodeFrame as xbeeFrame } from '../../radios/xbee-frames.js';
 import type { UdpRadio } from '../../radios/udp.js';
+import mqtt from 'mqtt';
 import { BrokerClient } from '../helpers/broker-client.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { serialCodec, xbeeModuleCodec } from '../helpers/line-codecs.js';
@@ -133,5 +134,28 @@ describe.skipIf(skip)('several radios and forwarders in one gateway', () => {
     await xbee.sendBytes(xbeeFrame({ type: 'rx64', src64: '0013a200400a0127', rssi: -40, options: 0, data: encode({ type: 'pingreq' }) }, 2));
     await xbee.expect('pingresp');
     expect(module.requests.every((request) => request.dest64 === '0013a200400a0127')).toBe(true);
+  });
+
+  it('an XBee 802.15.4 frame\'s RSSI reaches the broker as an MQTT 5 user property', async () => {
+    const broker = await startMosquitto();
+    cleanup.push(() => broker.stop());
+    const pty = await startPtyPair();
+    cleanup.push(() => pty.stop());
+    const gateway = await startTestGateway(broker.url, { radios: [`xbee://${pty.gatewayPath}?api=2`], broker: { url: broker.url, protocol: '5', userProperties: true } });
+    cleanup.push(() => gateway.stop());
+    const subscriber = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });
+    cleanup.push(() => subscriber.endAsync(true));
+    const received = new Promise<Record<string, unknown> | undefined>((resolve) => subscriber.on('message', (_topic, _payload, packet) => resolve(packet.properties?.userProperties as Record<string, unknown> | undefined)));
+    await subscriber.subscribeAsync('rs', { qos: 1 });
+    const address = '0013a200400a0199';
+    const module = xbeeModuleCodec(2, address);
+    const dev = await LineDevice.open(pty.devicePath, module, 9600);
+    cleanup.push(() => dev.close());
+    const rx64 = (packet: Packet): Buffer => xbeeFrame({ type: 'rx64', src64: address, rssi: -67, options: 0, data: encode(packet) }, 2);
+    await dev.sendBytes(rx64({ type: 'connect', will: false, cleanSession: true, protocolId: 1, duration: 60, clientId: 'weak-signal' }));
+    await dev.expect('connack');
+    await dev.sendBytes(rx64({ type: 'publish', dup: false, qos: 1, retain: false, topic: { kind: 'short', name: 'rs' }, msgId: 1, payload: Buffer.from('x') }));
+    await dev.expect('puback');
+    expect(await received).toMatchObject({ clientId: 'weak-signal', address, rssi: '-67', radio: `xbee://${pty.gatewayPath}?api=2` });
   });
 });

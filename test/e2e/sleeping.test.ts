@@ -2,12 +2,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Packet } from '../../src/codec/index.js';
 import { BrokerClient } from '../helpers/broker-client.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { mosquittoSkipReason, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { freeUdpPort, output, spawnBin, stop } from '../helpers/processes.js';
 import { RawDevice } from '../helpers/raw-device.js';
+import { wakeAndCollect } from '../helpers/sleepers.js';
 
 const skip = mosquittoSkipReason();
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -21,23 +21,6 @@ async function subscribeAndSleep(dev: RawDevice, clientId: string, topic: string
   dev.send({ type: 'disconnect', duration: sleepSeconds });
   expect(await dev.expect('disconnect')).toEqual({ type: 'disconnect' });
   return suback.topicId;
-}
-
-/** Wakes the device and acknowledges everything until PINGRESP; returns the payloads in arrival order. */
-async function wakeAndCollect(dev: RawDevice, clientId: string): Promise<{ payloads: string[]; sequence: Packet['type'][] }> {
-  dev.send({ type: 'pingreq', clientId });
-  const payloads: string[] = [];
-  const sequence: Packet['type'][] = [];
-  for (;;) {
-    const packet = await dev.next(5000);
-    sequence.push(packet.type);
-    if (packet.type === 'pingresp') return { payloads, sequence };
-    if (packet.type === 'register') dev.send({ type: 'regack', topicId: packet.topicId, msgId: packet.msgId, returnCode: 0 });
-    if (packet.type === 'publish') {
-      payloads.push(packet.payload.toString());
-      if (packet.qos === 1) dev.send({ type: 'puback', topicId: packet.topic.kind === 'normal' ? packet.topic.id : 0, msgId: packet.msgId, returnCode: 0 });
-    }
-  }
 }
 
 const fifty = Array.from({ length: 50 }, (_, i) => `reading ${i}`);

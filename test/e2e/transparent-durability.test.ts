@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttSnClient } from '../../src/client/index.js';
-import type { Packet } from '../../src/codec/index.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import type { Upstream } from '../../src/upstream/upstream.js';
 import { BrokerClient, type ReceivedMessage } from '../helpers/broker-client.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { mosquittoSkipReason, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { publishAll, type Gate } from '../helpers/publishers.js';
 import { RawDevice } from '../helpers/raw-device.js';
+import { answer, wakeAndCollect } from '../helpers/sleepers.js';
 
 /**
  * Transparent mode (one broker connection per device) where durability is at stake: a broker
@@ -37,35 +38,6 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
  */
 function allLinks(gateway: TestGateway): Upstream[] {
   return [gateway.running.gateway.upstream, ...gateway.running.gateway.deviceLinks()];
-}
-
-/** Holds a publishing device before message `at` until `open` resolves; `reached` says it is waiting there. */
-interface Gate {
-  readonly at: number;
-  readonly reached: () => void;
-  readonly open: Promise<void>;
-}
-
-/** A device that publishes `count` QoS 1 messages in order, one in flight, retrying each until the gateway accepts it. */
-async function publishAll(client: MqttSnClient, topic: string, count: number, gapMs: number, gate?: Gate): Promise<{ retried: number }> {
-  let retried = 0;
-  for (let i = 0; i < count; i++) {
-    if (gate?.at === i) {
-      gate.reached();
-      await gate.open;
-    }
-    for (;;) {
-      try {
-        await client.publish(topic, String(i), { qos: 1 });
-        break;
-      } catch {
-        retried++; // congestion or timeout: a real device keeps the message and tries again
-        await pause(200);
-      }
-    }
-    await pause(gapMs);
-  }
-  return { retried };
 }
 
 /** Per topic: how many distinct messages arrived, how many twice, and whether first arrivals are in order. */
@@ -104,28 +76,6 @@ async function subscribe1(dev: RawDevice, topic: string, msgId = 1): Promise<voi
 async function sleep(dev: RawDevice, seconds = 600): Promise<void> {
   dev.send({ type: 'disconnect', duration: seconds });
   expect(await dev.expect('disconnect')).toEqual({ type: 'disconnect' });
-}
-
-/** Acknowledges REGISTER and QoS 1 PUBLISH as a device does; collects payloads. */
-function answer(dev: RawDevice, packet: Packet, payloads: string[]): void {
-  if (packet.type === 'register') dev.send({ type: 'regack', topicId: packet.topicId, msgId: packet.msgId, returnCode: 0 });
-  if (packet.type === 'publish') {
-    payloads.push(packet.payload.toString());
-    if (packet.qos === 1) dev.send({ type: 'puback', topicId: packet.topic.kind === 'normal' ? packet.topic.id : 0, msgId: packet.msgId, returnCode: 0 });
-  }
-}
-
-/** Wakes the device and acknowledges everything until PINGRESP; returns the payloads in arrival order. */
-async function wakeAndCollect(dev: RawDevice, clientId: string): Promise<{ payloads: string[]; sequence: Packet['type'][] }> {
-  dev.send({ type: 'pingreq', clientId });
-  const payloads: string[] = [];
-  const sequence: Packet['type'][] = [];
-  for (;;) {
-    const packet = await dev.next(5000);
-    sequence.push(packet.type);
-    if (packet.type === 'pingresp') return { payloads, sequence };
-    answer(dev, packet, payloads);
-  }
 }
 
 /** Acknowledges everything until `count` PUBLISHes arrived, then a little longer for any extra one. */

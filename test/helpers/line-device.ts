@@ -1,7 +1,6 @@
 import { SerialPort } from 'serialport';
 import { decode, encode, type Packet, type PacketType } from '../../src/codec/index.js';
-
-type PacketOf<T extends PacketType> = Extract<Packet, { type: T }>;
+import { PacketInbox, type PacketOf } from './packet-inbox.js';
 
 /** How MQTT-SN frames travel on the line: wrapped on the way out, unwrapped from whatever chunks arrive. */
 export interface LineCodec {
@@ -17,8 +16,7 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  */
 export class LineDevice {
   readonly frames: Buffer[] = [];
-  private readonly inbox: Packet[] = [];
-  private waiters: Array<() => void> = [];
+  private readonly inbox = new PacketInbox();
 
   private constructor(
     private readonly port: SerialPort,
@@ -30,7 +28,6 @@ export class LineDevice {
         const result = decode(frame);
         if (result.ok) this.inbox.push(result.packet);
       }
-      for (const wake of this.waiters.splice(0)) wake();
     });
   }
 
@@ -61,21 +58,9 @@ export class LineDevice {
     if (offset < bytes.length) await this.sendBytes(bytes.subarray(offset));
   }
 
-  async expect<T extends PacketType>(type: T, timeoutMs = 3000): Promise<PacketOf<T>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const index = this.inbox.findIndex((packet) => packet.type === type);
-      if (index >= 0) return this.inbox.splice(index, 1)[0] as PacketOf<T>;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${type} from the gateway within ${timeoutMs} ms (got: ${this.inbox.map((p) => p.type).join(', ') || 'nothing'})`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  /** The next packet of `type` (earlier packets of other types stay queued). */
+  expect<T extends PacketType>(type: T, timeoutMs = 3000): Promise<PacketOf<T>> {
+    return this.inbox.expect(type, timeoutMs);
   }
 
   async connect(clientId: string, options: { cleanSession?: boolean; keepAlive?: number } = {}): Promise<void> {

@@ -1,7 +1,6 @@
 import dgram from 'node:dgram';
 import { decode, encode, type Packet, type PacketType } from '../../src/codec/index.js';
-
-type PacketOf<T extends PacketType> = Extract<Packet, { type: T }>;
+import { PacketInbox, type PacketOf } from './packet-inbox.js';
 
 /**
  * A device that speaks bytes: tests send exact packets and assert exactly what the gateway
@@ -9,8 +8,7 @@ type PacketOf<T extends PacketType> = Extract<Packet, { type: T }>;
  */
 export class RawDevice {
   readonly frames: Buffer[] = [];
-  private readonly inbox: Packet[] = [];
-  private waiters: Array<() => void> = [];
+  private readonly inbox = new PacketInbox();
   private closed = false;
   private readonly localPort: number;
 
@@ -24,7 +22,6 @@ export class RawDevice {
       this.frames.push(frame);
       const result = decode(frame);
       if (result.ok) this.inbox.push(result.packet);
-      for (const wake of this.waiters.splice(0)) wake();
     });
   }
 
@@ -48,43 +45,18 @@ export class RawDevice {
   }
 
   /** The next packet of `type` (earlier packets of other types stay queued). */
-  async expect<T extends PacketType>(type: T, timeoutMs = 3000): Promise<PacketOf<T>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const index = this.inbox.findIndex((packet) => packet.type === type);
-      if (index >= 0) return this.inbox.splice(index, 1)[0] as PacketOf<T>;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${type} from the gateway within ${timeoutMs} ms (got: ${this.inbox.map((p) => p.type).join(', ') || 'nothing'})`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  expect<T extends PacketType>(type: T, timeoutMs = 3000): Promise<PacketOf<T>> {
+    return this.inbox.expect(type, timeoutMs);
   }
 
   /** The next packet of any type, in arrival order. */
-  async next(timeoutMs = 3000): Promise<Packet> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.inbox.length === 0) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`nothing from the gateway within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return this.inbox.shift()!;
+  next(timeoutMs = 3000): Promise<Packet> {
+    return this.inbox.next(timeoutMs);
   }
 
   /** Packets received and not yet consumed. */
   pending(): readonly Packet[] {
-    return this.inbox;
+    return this.inbox.pending();
   }
 
   /** CONNECT and wait for CONNACK accepted. */

@@ -41,7 +41,7 @@ export function handlePublishWithoutSession(ctx: GatewayContext, peer: Peer, pac
     return;
   }
   ctx.stats.publishesIn++;
-  ctx.linkFor(session).publish(toBroker(ctx.config, peer, session?.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }));
+  ctx.linkFor(session).publish(toBroker(ctx.config, peer, session?.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }, ctx.frameMeta));
 }
 
 /** PUBLISH QoS 0/1 from a connected device; QoS 1 is acknowledged once the broker has it. */
@@ -61,7 +61,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
   }
   if (packet.qos === 0) {
     ctx.stats.publishesIn++;
-    ctx.linkFor(session).publish(toBroker(ctx.config, session.peer, session.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }));
+    ctx.linkFor(session).publish(toBroker(ctx.config, session.peer, session.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }, ctx.frameMeta));
     return;
   }
   if (packet.qos === 2) {
@@ -81,7 +81,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
   }
   ctx.stats.publishesIn++;
   session.upstreamPending.add(packet.msgId);
-  ctx.linkFor(session).publish(toBroker(ctx.config, session.peer, session.clientId, { topic: resolved.name, payload: packet.payload, qos: toMqttQos(packet.qos), retain: packet.retain }), (error) => {
+  ctx.linkFor(session).publish(toBroker(ctx.config, session.peer, session.clientId, { topic: resolved.name, payload: packet.payload, qos: toMqttQos(packet.qos), retain: packet.retain }, ctx.frameMeta), (error) => {
     session.upstreamPending.delete(packet.msgId);
     if (error instanceof InvalidTopicError) {
       ack(ReturnCode.NotSupported); // e.g. a predefined name with a wildcard: retrying cannot help
