@@ -19,7 +19,7 @@ await build({
   minifySyntax: true,
   legalComments: 'none',
   // classic-level loads a native binary from its own package directory.
-  external: ['aedes', 'classic-level', 'serialport'],
+  external: ['aedes', 'classic-level', 'serialport', '@stoprocent/noble'],
   // Some bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -21,12 +21,14 @@ export async function createRadio(url: string): Promise<Radio> {
       const { XBeeRadio } = await import('../radios/xbee.js');
       return new XBeeRadio({ url });
     }
-    case 'ble':
-      throw new RadioError('bad-url', `radio ${url}: BLE radios are not available in this version yet; use udp://, serial:// or xbee://`);
+    case 'ble': {
+      const { BleRadio } = await import('../radios/ble.js');
+      return new BleRadio({ url });
+    }
     default:
       throw new RadioError(
         'bad-url',
-        `radio ${url}: unknown radio type "${scheme ?? url}"; expected udp://HOST:PORT, udp6://[HOST]:PORT, serial:///dev/ttyUSB0?baud=115200&framing=slip or xbee:///dev/ttyUSB0?baud=9600&api=2`,
+        `radio ${url}: unknown radio type "${scheme ?? url}"; expected udp://HOST:PORT, udp6://[HOST]:PORT, serial:///dev/ttyUSB0?baud=115200&framing=slip xbee:///dev/ttyUSB0?baud=9600&api=2 or ble://hci0`,
       );
   }
 }
