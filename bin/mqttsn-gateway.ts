@@ -30,9 +30,6 @@ async function main(): Promise<void> {
   const config = parseConfig(applyOverrides(raw, flags), flags.config ? `config (${flags.config} and flags)` : 'config (flags)');
   const logger = createLogger(config.logLevel as LogLevel);
   const running = await runGateway(config, logger);
-  logger.info({ broker: running.brokerUrl, radios: config.radios }, 'gateway ready');
-  // Scripts and tests wait for this line; it is also the first thing a user sees.
-  process.stdout.write(`mqttsn-gateway ready: ${config.radios.join(', ')} -> ${running.brokerUrl}\n`);
   if (statusSeconds > 0) setInterval(() => logger.info(running.gateway.status(), 'status'), statusSeconds * 1000).unref();
   // Asked for explicitly: shown whatever the log level.
   const onRequest = logger.child({}, { level: 'info' });
@@ -49,6 +46,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  logger.info({ broker: running.brokerUrl, radios: config.radios }, 'gateway ready');
+  // Scripts and tests wait for this line (and may signal at once: the handlers are in place); it
+  // is also the first thing a user sees.
+  process.stdout.write(`mqttsn-gateway ready: ${config.radios.join(', ')} -> ${running.brokerUrl}\n`);
 }
 
 main().catch((error: unknown) => {
