@@ -24,6 +24,21 @@ interface Link {
 const MAX_BLE_FRAME = 65_535;
 /** How long to wait for the adapter to report its state before telling the user why it is silent. */
 const STATE_WAIT_MS = 3000;
+/** noble never gives up on a connect, discovery or write by itself (a device may have gone to sleep mid-way). */
+const CONNECT_TIMEOUT_MS = 10_000;
+const WRITE_TIMEOUT_MS = 5000;
+
+/** Rejects after `ms` unless `work` settles first; `onTimeout` undoes what is pending. */
+function within<T>(work: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout?.();
+      reject(new Error(`${what} timed out after ${ms / 1000} s`));
+    }, ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** What to do about an adapter state other than poweredOn. */
 function explainState(radio: string, state: string): string {
@@ -114,11 +129,15 @@ export class BleRadio extends EventEmitter<RadioEvents> implements Radio {
     }
     const segments = segment(frame, link.peripheral.mtu ?? DEFAULT_ATT_MTU);
     this.counts.framesOut++;
-    link.writing = link.writing.then(async () => {
-      for (const part of segments) await link.toDevice.writeAsync(part, false);
-    }).catch((error: Error) => {
-      this.emit('error', new RadioError('send-failed', `${this.name}: write to ${to} failed: ${error.message}`, { cause: error }));
-    });
+    link.writing = link.writing
+      .then(async () => {
+        for (const part of segments) await within(link.toDevice.writeAsync(part, false), WRITE_TIMEOUT_MS, 'write');
+      })
+      .catch((error: Error) => {
+        this.emit('error', new RadioError('send-failed', `${this.name}: write to ${to} failed: ${error.message}; disconnecting it`, { cause: error }));
+        // A link that stopped acknowledging is dead to us: drop it, the device reconnects when it advertises.
+        void within(link.peripheral.disconnectAsync(), WRITE_TIMEOUT_MS, 'disconnect').catch(() => undefined);
+      });
   }
 
   /** A central cannot broadcast to peripherals: devices find the gateway by scanning for nothing; ADVERTISE has no BLE meaning here. */
@@ -133,7 +152,7 @@ export class BleRadio extends EventEmitter<RadioEvents> implements Radio {
     const noble = this.noble;
     if (!noble) return;
     await noble.stopScanningAsync().catch(() => undefined);
-    await Promise.all([...this.links.values()].map((link) => link.peripheral.disconnectAsync().catch(() => undefined)));
+    await Promise.all([...this.links.values()].map((link) => within(link.peripheral.disconnectAsync(), 2000, 'disconnect').catch(() => undefined)));
     this.links.clear();
     noble.removeAllListeners('discover');
     noble.stop(); // otherwise the HCI socket keeps the process alive
@@ -172,8 +191,10 @@ export class BleRadio extends EventEmitter<RadioEvents> implements Radio {
     this.connecting.add(peripheral.id);
     const address = peripheral.address;
     try {
-      await peripheral.connectAsync();
-      const { characteristics } = await peripheral.discoverSomeServicesAndCharacteristicsAsync([MQTTSN_SERVICE_UUID], [TO_GATEWAY_UUID, TO_DEVICE_UUID]);
+      await within(peripheral.connectAsync(), CONNECT_TIMEOUT_MS, 'connect', () => peripheral.cancelConnect());
+      // Connecting stopped the scan (noble): other devices must still be found.
+      void this.scan();
+      const { characteristics } = await within(peripheral.discoverSomeServicesAndCharacteristicsAsync([MQTTSN_SERVICE_UUID], [TO_GATEWAY_UUID, TO_DEVICE_UUID]), CONNECT_TIMEOUT_MS, 'service discovery');
       const toGateway = characteristics.find((c) => c.uuid === TO_GATEWAY_UUID);
       const toDevice = characteristics.find((c) => c.uuid === TO_DEVICE_UUID);
       if (!toGateway || !toDevice) throw new Error('the device lacks the MQTT-SN characteristics (see the GATT profile in the README)');
@@ -188,7 +209,7 @@ export class BleRadio extends EventEmitter<RadioEvents> implements Radio {
           }
         }
       });
-      await toGateway.subscribeAsync();
+      await within(toGateway.subscribeAsync(), CONNECT_TIMEOUT_MS, 'subscribe');
       this.links.set(address, { peripheral, toDevice, writing: Promise.resolve() });
       this.retryAfter.delete(peripheral.id);
       this.counts.connects++;
@@ -196,6 +217,7 @@ export class BleRadio extends EventEmitter<RadioEvents> implements Radio {
         if (this.links.get(address)?.peripheral === peripheral) this.links.delete(address);
         toGateway.removeAllListeners('data');
         this.counts.disconnects++;
+        if (!this.closed) void this.scan(); // to find it again when it wakes up
       });
     } catch (error) {
       this.counts.connectFailures++;
@@ -204,7 +226,8 @@ export class BleRadio extends EventEmitter<RadioEvents> implements Radio {
       const delay = retry.backoff.next();
       retry.at = Date.now() + delay;
       this.emit('error', new RadioError('io', `${this.name}: cannot connect to ${address}: ${(error as Error).message} (next attempt when it advertises, after ${Math.round(delay / 1000)} s)`, { cause: error }));
-      peripheral.disconnectAsync().catch(() => undefined);
+      if ((peripheral as { state?: string }).state === 'connected') void within(peripheral.disconnectAsync(), 2000, 'disconnect').catch(() => undefined);
+      void this.scan();
     } finally {
       this.connecting.delete(peripheral.id);
     }

@@ -20,6 +20,8 @@ export interface NoblePeripheral extends EventEmitter {
   readonly mtu: number | null | undefined;
   readonly rssi: number;
   connectAsync(): Promise<void>;
+  /** Gives up a pending connect (noble's own attempts never time out). */
+  cancelConnect(): void;
   disconnectAsync(): Promise<void>;
   discoverSomeServicesAndCharacteristicsAsync(serviceUuids: string[], characteristicUuids: string[]): Promise<{ characteristics: NobleCharacteristic[] }>;
 }

@@ -38,9 +38,16 @@ async function openStore(dataDir: string): Promise<DurableStore> {
   return new LevelStore(resolve(dataDir));
 }
 
+export interface RunOptions {
+  readonly clock?: Clock;
+  /** Builds a radio from its URL; tests use it to put a fake noble binding under the real BLE radio. */
+  readonly makeRadio?: (url: string) => Promise<Radio>;
+}
+
 /** Starts a whole gateway from a validated config: embedded broker if needed, upstream, radios. */
-export async function runGateway(config: GatewayConfig, logger: Logger, clock?: Clock): Promise<RunningGateway> {
-  const radios = await Promise.all(config.radios.map((url) => createRadio(url)));
+export async function runGateway(config: GatewayConfig, logger: Logger, options: RunOptions = {}): Promise<RunningGateway> {
+  const { clock, makeRadio = createRadio } = options;
+  const radios = await Promise.all(config.radios.map((url) => makeRadio(url)));
   // aedes is loaded only when it is used: a gateway with a broker named never pays for it.
   const embeddedBroker = config.broker.url === undefined ? await (await import('./upstream/embedded-broker.js')).startEmbeddedBroker(config.embeddedPort) : undefined;
   if (embeddedBroker) logger.info({ url: embeddedBroker.url }, 'no broker configured: embedded broker started');

@@ -3,7 +3,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { pino } from 'pino';
 import { silentLogger, type Logger } from '../../src/log.js';
-import { runGateway, type RunningGateway } from '../../src/run.js';
+import { runGateway, type RunningGateway, type RunOptions } from '../../src/run.js';
 
 export interface TestGateway {
   readonly running: RunningGateway;
@@ -13,7 +13,7 @@ export interface TestGateway {
 }
 
 /** A whole gateway in process on a free loopback UDP port, forwarding to `brokerUrl`. */
-export async function startTestGateway(brokerUrl: string, overrides: Partial<GatewayConfigInput> = {}, logger: Logger = silentLogger()): Promise<TestGateway> {
+export async function startTestGateway(brokerUrl: string, overrides: Partial<GatewayConfigInput> = {}, logger: Logger = silentLogger(), runOptions: RunOptions = {}): Promise<TestGateway> {
   const config = parseConfig({
     radios: ['udp://127.0.0.1:0'],
     broker: { url: brokerUrl, reconnectMs: 200 },
@@ -21,7 +21,7 @@ export async function startTestGateway(brokerUrl: string, overrides: Partial<Gat
     dataDir: 'none',
     ...overrides,
   });
-  const running = await runGateway(config, logger);
+  const running = await runGateway(config, logger, runOptions);
   const radio = running.radios[0] as UdpRadio;
   return { running, port: radio.port, stop: () => running.stop() };
 }
