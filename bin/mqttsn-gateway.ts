@@ -9,9 +9,9 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 
 const program = new Command()
   .name('mqttsn-gateway')
-  .description('MQTT-SN v1.2 gateway: devices on UDP (IPv4 and IPv6), serial lines and XBee radios reach an MQTT broker over TCP.\nWith no --broker, an embedded broker starts on 127.0.0.1:1883.')
+  .description('MQTT-SN v1.2 gateway: devices on UDP (IPv4 and IPv6), serial lines, XBee radios and Bluetooth LE reach an MQTT broker over TCP.\nWith no --broker, an embedded broker starts on 127.0.0.1:1883.')
   .option('-c, --config <file>', 'YAML or JSON config file (flags override it)')
-  .option('-r, --radio <url>', 'radio to listen on, repeatable: udp://HOST:PORT, udp6://[HOST]:PORT, serial:///dev/ttyUSB0?baud=115200&framing=slip, xbee:///dev/ttyUSB0?baud=9600&api=2 (default udp://0.0.0.0:1884 and udp6://[::]:1884)', collect)
+  .option('-r, --radio <url>', 'radio to listen on, repeatable: udp://HOST:PORT, udp6://[HOST]:PORT, serial:///dev/ttyUSB0?baud=115200&framing=slip, xbee:///dev/ttyUSB0?baud=9600&api=2, ble://hci0 (default udp://0.0.0.0:1884 and udp6://[::]:1884)', collect)
   .option('-b, --broker <url>', 'upstream broker, mqtt://HOST:PORT or mqtts://HOST:PORT (default: embedded broker)')
   .option('--embedded-port <n>', 'TCP port of the embedded broker on 127.0.0.1 (default 1883)')
   .option('-p, --predefined <id=topic>', 'predefined topic ID, repeatable, e.g. 1=sensors/temp', collect)

@@ -203,7 +203,8 @@ export class BleRadio extends EventEmitter<RadioEvents> implements Radio {
         for (const result of reassembler.push(data)) {
           if (result.ok) {
             this.counts.framesIn++;
-            this.emit('datagram', result.frame, address);
+            // The strength of its last advertisement: the best per-device figure a central gets cheaply.
+            this.emit('datagram', result.frame, address, typeof peripheral.rssi === 'number' ? { rssi: peripheral.rssi } : undefined);
           } else {
             this.counts.droppedSegments++;
           }
