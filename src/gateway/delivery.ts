@@ -51,7 +51,7 @@ export function pump(ctx: GatewayContext, session: Session): void {
     }
     const msgId = message.qos === 0 ? 0 : session.allocateMsgId();
     ctx.stats.publishesOut++;
-    ctx.send(session.peer, { type: 'publish', dup: false, qos: message.qos === 0 ? 0 : 1, retain: message.retain, topic: target.topic, msgId, payload: message.payload });
+    ctx.send(session.peer, { type: 'publish', dup: false, qos: message.qos, retain: message.retain, topic: target.topic, msgId, payload: message.payload });
     if (message.qos === 0) {
       dequeue(ctx, session);
       continue;
@@ -82,6 +82,13 @@ export function backOff(ctx: GatewayContext, session: Session): void {
   }, ctx.config.timers.retryMs);
 }
 
+/** QoS 2 toward the device, second half (§6.7): PUBREL until PUBCOMP; the message stays at the queue head. */
+export function awaitRelease(ctx: GatewayContext, session: Session, msgId: number): void {
+  session.awaiting = { kind: 'pubrel', msgId, attempts: 0 };
+  ctx.send(session.peer, { type: 'pubrel', msgId });
+  armRetry(ctx, session);
+}
+
 /** T_RETRY / N_RETRY (§6.13): resend with DUP, and give the device up after the last retry. */
 function armRetry(ctx: GatewayContext, session: Session): void {
   const { retryMs, retries } = ctx.config.timers;
@@ -92,16 +99,19 @@ function armRetry(ctx: GatewayContext, session: Session): void {
     awaiting.attempts++;
     if (awaiting.attempts > retries) {
       session.awaiting = undefined;
-      ctx.lose(session, `no ${awaiting.kind === 'register' ? 'REGACK' : 'PUBACK'} after ${retries} retries`);
+      const expected = awaiting.kind === 'register' ? 'REGACK' : awaiting.kind === 'pubrel' ? 'PUBCOMP' : awaiting.message.qos === 2 ? 'PUBREC' : 'PUBACK';
+      ctx.lose(session, `no ${expected} after ${retries} retries`);
       return;
     }
     if (awaiting.kind === 'register') {
       ctx.send(session.peer, { type: 'register', topicId: awaiting.topicId, msgId: awaiting.msgId, topicName: awaiting.topic });
+    } else if (awaiting.kind === 'pubrel') {
+      ctx.send(session.peer, { type: 'pubrel', msgId: awaiting.msgId });
     } else {
       const { message } = awaiting;
       const topic = topicForDevice(session, message.topic);
       if (topic?.ready) {
-        ctx.send(session.peer, { type: 'publish', dup: true, qos: 1, retain: message.retain, topic: topic.topic, msgId: awaiting.msgId, payload: message.payload });
+        ctx.send(session.peer, { type: 'publish', dup: true, qos: message.qos, retain: message.retain, topic: topic.topic, msgId: awaiting.msgId, payload: message.payload });
       }
     }
     armRetry(ctx, session);
@@ -144,7 +154,7 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
   const full = (): boolean => session.outbound.length >= maxMessages || session.outboundBytes + message.payload.length > maxBytes;
   while (full()) {
     // Never the message on the air: its acknowledgement may be on its way.
-    const oldest = session.awaiting?.kind === 'publish' ? 1 : 0;
+    const oldest = session.awaiting?.kind === 'publish' || session.awaiting?.kind === 'pubrel' ? 1 : 0;
     if (overflow === 'drop-newest' || oldest >= session.outbound.length) {
       dropped(ctx, session, message, `buffer full (${maxMessages} messages / ${maxBytes} bytes), newest dropped`);
       return undefined;

@@ -2,7 +2,7 @@ import type { InnerPacket } from '../codec/packets.js';
 import type { GatewayContext } from './context.js';
 import { handleConnect, handleWillMsg, handleWillTopic } from './handlers/connect.js';
 import { handleDisconnect, handlePingReq } from './handlers/presence.js';
-import { handlePuback, handlePublish, handlePublishWithoutSession } from './handlers/publish.js';
+import { handlePuback, handlePubcomp, handlePublish, handlePublishWithoutSession, handlePubrec, handlePubrel } from './handlers/publish.js';
 import { handleRegack, handleRegister } from './handlers/register.js';
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
 import { handleWillMsgUpd, handleWillTopicUpd } from './handlers/will-update.js';
@@ -73,10 +73,11 @@ function dispatchConnected(ctx: GatewayContext, session: Session, packet: InnerP
     case 'willmsgupd':
       return handleWillMsgUpd(ctx, session, packet);
     case 'pubrel':
-      // MQTT rule: PUBREL is always answered, even for an unknown MsgId (reference (k)).
-      return ctx.send(session.peer, { type: 'pubcomp', msgId: packet.msgId });
+      return handlePubrel(ctx, session, packet);
     case 'pubrec':
+      return handlePubrec(ctx, session, packet);
     case 'pubcomp':
+      return handlePubcomp(ctx, session, packet);
     case 'willtopic':
     case 'willmsg':
     case 'connack':

@@ -38,7 +38,9 @@ export interface OutboundMessage {
 /** What the gateway has sent the device and waits an acknowledgement for. */
 export type Awaiting =
   | { readonly kind: 'register'; readonly msgId: number; readonly topicId: number; readonly topic: string; attempts: number }
-  | { readonly kind: 'publish'; readonly msgId: number; readonly frameTopicId: number; readonly message: OutboundMessage; attempts: number };
+  | { readonly kind: 'publish'; readonly msgId: number; readonly frameTopicId: number; readonly message: OutboundMessage; attempts: number }
+  /** QoS 2 toward the device: PUBREC came, PUBREL sent, waiting for PUBCOMP (§6.7). */
+  | { readonly kind: 'pubrel'; readonly msgId: number; attempts: number };
 
 /** Everything the gateway keeps about one device, found by client ID (so NAT or a reboot keeps it). */
 export class Session {
@@ -72,6 +74,11 @@ export class Session {
   pendingSubacks = 0;
   /** Device QoS 1 publishes sent to the broker and not yet acknowledged by it, by MsgId. */
   readonly upstreamPending = new Set<number>();
+  /**
+   * Device QoS 2 publishes by MsgId (§6.7): `forwarding` until the broker has it (then PUBREC),
+   * `received` until the device's PUBREL releases the MsgId. A retransmission is never forwarded twice.
+   */
+  readonly qos2Received = new Map<number, 'forwarding' | 'received'>();
   /** MsgIds of device publishes recently acknowledged, to answer a retransmission without forwarding twice. */
   readonly recentlyAcked: number[] = [];
   private nextMsgId = 1;

@@ -121,6 +121,11 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     this.handler = handler;
   }
 
+  /** The MQTT.js client, for diagnostics and tests (its packetsend / packetreceive events); undefined before start. */
+  get mqttClient(): MqttClient | undefined {
+    return this.client;
+  }
+
   get backlogBytes(): number {
     return (this.client?.stream as { writableLength?: number } | undefined)?.writableLength ?? 0;
   }

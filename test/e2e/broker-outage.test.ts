@@ -13,10 +13,11 @@ import { publishAll } from '../helpers/publishers.js';
 const skip = mosquittoSkipReason();
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Per device: how many distinct messages arrived, how many twice, and whether first arrivals are in order. */
-function tally(messages: readonly ReceivedMessage[], devices: number, perDevice: number): { unique: number; duplicates: number; outOfOrder: string[] } {
+/** Per device: which messages never arrived, how many arrived twice, and whether first arrivals kept their order. */
+function tally(messages: readonly ReceivedMessage[], devices: number, perDevice: number): { unique: number; missing: string[]; duplicates: number; outOfOrder: string[] } {
   let unique = 0;
   let duplicates = 0;
+  const missing: string[] = [];
   const outOfOrder: string[] = [];
   for (let d = 0; d < devices; d++) {
     const seen = new Set<number>();
@@ -28,12 +29,13 @@ function tally(messages: readonly ReceivedMessage[], devices: number, perDevice:
         continue;
       }
       seen.add(i);
-      if (i !== last + 1) outOfOrder.push(`dev${d}: ${i} after ${last}`);
+      if (i < last) outOfOrder.push(`dev${d}: ${i} after ${last}`);
       last = i;
     }
+    for (let i = 0; i < perDevice; i++) if (!seen.has(i)) missing.push(`outage/dev${d}=${i}`);
     unique += [...seen].filter((i) => i < perDevice).length;
   }
-  return { unique, duplicates, outOfOrder };
+  return { unique, missing, duplicates, outOfOrder };
 }
 
 describe.skipIf(skip)('store-and-forward: the broker goes away and comes back', () => {
@@ -62,15 +64,27 @@ describe.skipIf(skip)('store-and-forward: the broker goes away and comes back', 
         return client;
       }),
     );
+    // What the first broker acknowledged to the gateway, from the gateway's own MQTT client: a
+    // message it acknowledged and then lost when killed (before passing it on) is the broker's loss.
+    const upstream = gateway.running.gateway.upstream.inner as MqttUpstream;
+    const sentById = new Map<number, string>();
+    const ackedByFirstBroker = new Set<string>();
+    let firstBrokerAlive = true;
+    upstream.mqttClient!.on('packetsend', (packet) => {
+      if (packet.cmd === 'publish' && packet.messageId !== undefined) sentById.set(packet.messageId, `${packet.topic}=${String(packet.payload)}`);
+    });
+    upstream.mqttClient!.on('packetreceive', (packet) => {
+      if (firstBrokerAlive && packet.cmd === 'puback' && packet.messageId !== undefined) ackedByFirstBroker.add(sentById.get(packet.messageId) ?? '');
+    });
     const publishing = Promise.all(clients.map((client, d) => publishAll(client, `outage/dev${d}`, PER_DEVICE, 8)));
 
     await pause(700); // a few hundred messages in: kill the broker mid-stream
+    firstBrokerAlive = false;
     await broker.kill();
     const killedAt = Date.now();
     await pause(5000);
     // Restart at a moment the gateway's next attempt is still ahead, so the watcher below is
     // subscribed before the first held message can arrive.
-    const upstream = gateway.running.gateway.upstream.inner as MqttUpstream;
     while (!(upstream.state === 'offline' && (upstream.nextAttemptAt ?? 0) - Date.now() > 600)) await pause(20);
     broker = await startMosquitto('', broker.port);
     const after = await BrokerClient.connect(broker.url);
@@ -83,13 +97,19 @@ describe.skipIf(skip)('store-and-forward: the broker goes away and comes back', 
     await pause(300); // any late duplicate would show now
 
     const all = [...before.messages, ...after.messages];
-    const { unique, duplicates, outOfOrder } = tally(all, DEVICES, PER_DEVICE);
+    const { unique, missing, duplicates, outOfOrder } = tally(all, DEVICES, PER_DEVICE);
     const stats = gateway.running.gateway.stats;
     console.log(
       `broker outage: ${unique} distinct of ${DEVICES * PER_DEVICE}, ${duplicates} duplicates, ${before.messages.length} before the kill, ${after.messages.length} after the restart; ` +
-        `${stats.forwardStored} stored during the outage, ${stats.forwardDelivered} delivered from the store; device retries ${results.map((r) => r.retried).join('/')}`,
+        `${stats.forwardStored} stored during the outage, ${stats.forwardDelivered} delivered from the store; device retries ${results.map((r) => r.retried).join('/')}; ` +
+        `lost by the killed broker after acknowledging them: ${missing.length}`,
     );
-    expect(unique).toBe(DEVICES * PER_DEVICE);
+    // Nothing the gateway held is lost. The only gap allowed: a message the first broker
+    // acknowledged and then lost when SIGKILLed before passing it on (mosquitto without
+    // persistence; no gateway can recover that), a few in-flight messages at most.
+    expect(missing.filter((message) => !ackedByFirstBroker.has(message))).toEqual([]);
+    expect(missing.length).toBeLessThanOrEqual(DEVICES);
+    expect(unique).toBe(DEVICES * PER_DEVICE - missing.length);
     expect(outOfOrder).toEqual([]);
     // QoS 1 allows a duplicate only for a message in flight when the link broke: at most one per device, plus the drain window.
     expect(duplicates).toBeLessThanOrEqual(DEVICES + 64);

@@ -117,6 +117,7 @@ function accept(ctx: GatewayContext, session: Session): void {
 function resetSession(ctx: GatewayContext, session: Session): void {
   for (const filter of [...session.subscriptions.keys()]) ctx.unsubscribe(session, filter);
   session.registry.clear();
+  session.qos2Received.clear();
   session.will = undefined;
   while (session.outbound.length > 0) dequeue(ctx, session);
 }

@@ -1,8 +1,8 @@
-import { ReturnCode, type Publish, type PublishTopic, type Puback } from '../../codec/packets.js';
+import { ReturnCode, type Pubcomp, type Publish, type PublishTopic, type Puback, type Pubrec, type Pubrel } from '../../codec/packets.js';
 import { hasWildcard } from '../../topics/names.js';
 import type { PredefinedTopics } from '../../topics/predefined.js';
 import type { GatewayContext } from '../context.js';
-import { backOff, dequeue, settle } from '../delivery.js';
+import { awaitRelease, backOff, dequeue, settle } from '../delivery.js';
 import type { Peer } from '../peer.js';
 import { toMqttQos, type Session } from '../session.js';
 import { InvalidTopicError, UpstreamCongestedError } from '../../upstream/upstream.js';
@@ -65,8 +65,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
     return;
   }
   if (packet.qos === 2) {
-    // QoS 2 toward the broker comes with PUBREC/PUBREL support; until then it is refused, not downgraded.
-    ack(ReturnCode.NotSupported);
+    handleQos2Publish(ctx, session, packet, resolved.name, ack);
     return;
   }
   if (packet.dup && session.upstreamPending.has(packet.msgId)) return; // the broker's ack will answer it
@@ -100,6 +99,66 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
     session.rememberAcked(packet.msgId);
     ack(ReturnCode.Accepted);
   });
+}
+
+/**
+ * QoS 2 from the device (§6.7): forwarded to the broker once, at QoS 2; PUBREC when the broker (or
+ * the store, while it is away) has it; a retransmission before PUBREL is answered, never forwarded.
+ */
+function handleQos2Publish(ctx: GatewayContext, session: Session, packet: Publish, name: string, ack: (returnCode: number) => void): void {
+  const state = session.qos2Received.get(packet.msgId);
+  if (state === 'forwarding') return; // the broker's acknowledgement will answer it
+  if (state === 'received') {
+    ctx.send(session.peer, { type: 'pubrec', msgId: packet.msgId }); // our PUBREC was lost
+    return;
+  }
+  if (session.qos2Received.size >= ctx.config.limits.maxInflight || !ctx.admit()) {
+    ctx.stats.congestion++;
+    ack(ReturnCode.Congestion);
+    return;
+  }
+  ctx.stats.publishesIn++;
+  session.qos2Received.set(packet.msgId, 'forwarding');
+  ctx.linkFor(session).publish(toBroker(ctx.config, session.peer, session.clientId, { topic: name, payload: packet.payload, qos: 2, retain: packet.retain }, ctx.frameMeta), (error) => {
+    if (error) {
+      session.qos2Received.delete(packet.msgId);
+      if (error instanceof InvalidTopicError) ack(ReturnCode.NotSupported);
+      else if (error instanceof UpstreamCongestedError) {
+        ctx.stats.congestion++;
+        ack(ReturnCode.Congestion);
+      } else ctx.logger.warn({ err: error.message, clientId: session.clientId }, 'QoS 2 publish not accepted by the broker');
+      return;
+    }
+    session.qos2Received.set(packet.msgId, 'received');
+    ctx.send(session.peer, { type: 'pubrec', msgId: packet.msgId });
+  });
+}
+
+/** PUBREL from the device: the MsgId is released; PUBCOMP always (MQTT rule, reference (k)). */
+export function handlePubrel(ctx: GatewayContext, session: Session, packet: Pubrel): void {
+  if (session.qos2Received.get(packet.msgId) === 'received') session.qos2Received.delete(packet.msgId);
+  ctx.send(session.peer, { type: 'pubcomp', msgId: packet.msgId });
+}
+
+/** PUBREC from the device for a QoS 2 delivery: the message is its; release it with PUBREL (§6.7). */
+export function handlePubrec(ctx: GatewayContext, session: Session, packet: Pubrec): void {
+  const awaiting = session.awaiting;
+  if (awaiting?.kind === 'pubrel' && awaiting.msgId === packet.msgId) {
+    ctx.send(session.peer, { type: 'pubrel', msgId: packet.msgId }); // our PUBREL was lost
+    return;
+  }
+  if (awaiting?.kind !== 'publish' || awaiting.msgId !== packet.msgId || awaiting.message.qos !== 2) return;
+  settle(ctx, session);
+  awaitRelease(ctx, session, packet.msgId);
+}
+
+/** PUBCOMP from the device: the QoS 2 delivery is complete. */
+export function handlePubcomp(ctx: GatewayContext, session: Session, packet: Pubcomp): void {
+  const awaiting = session.awaiting;
+  if (awaiting?.kind !== 'pubrel' || awaiting.msgId !== packet.msgId) return;
+  settle(ctx, session);
+  dequeue(ctx, session);
+  ctx.pump(session);
 }
 
 /** PUBACK from the device for a message the gateway delivered (§6.6). */

@@ -3,8 +3,8 @@ import { hasWildcard, isValidTopicFilter } from '../../topics/names.js';
 import type { GatewayContext } from '../context.js';
 import { toMqttQos, type Session, type Subscription } from '../session.js';
 
-/** The QoS this gateway grants at most; QoS 2 arrives with PUBREC/PUBREL support. */
-const MAX_GRANTED_QOS = 1;
+/** The QoS this gateway grants at most: all of them (QoS 2 with PUBREC/PUBREL/PUBCOMP, §6.7). */
+const MAX_GRANTED_QOS = 2;
 
 type Target =
   | { readonly ok: true; readonly filter: string; readonly topicId: number; readonly kind: Subscription['kind'] }
@@ -44,7 +44,7 @@ export function handleSubscribe(ctx: GatewayContext, session: Session, packet: S
     reply(0, 0, target.returnCode);
     return;
   }
-  const qos = Math.min(toMqttQos(packet.qos), MAX_GRANTED_QOS) as 0 | 1;
+  const qos = Math.min(toMqttQos(packet.qos), MAX_GRANTED_QOS) as 0 | 1 | 2;
   session.pendingSubacks++;
   ctx.subscribe(session, { filter: target.filter, qos, kind: target.kind }).then(
     (granted) => {
