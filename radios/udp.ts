@@ -19,6 +19,17 @@ interface UdpEndpoint {
   readonly family: 'udp4' | 'udp6';
   readonly host: string;
   readonly port: number;
+  /** Where ADVERTISE goes: `?broadcast=ADDR[:PORT]` (default 255.255.255.255, the bound port). */
+  readonly broadcast?: { readonly host: string; readonly port?: number };
+  /** `?multicast=GROUP[:PORT]`: joined to hear SEARCHGW sent there, and ADVERTISE sent there too. */
+  readonly multicast?: { readonly host: string; readonly port?: number };
+}
+
+/** `ADDR` or `ADDR:PORT` from a query option; IPv6 as `[ADDR]:PORT`. */
+function hostAndPort(url: string, option: string, value: string): { host: string; port?: number } {
+  const match = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(value);
+  if (!match?.[1]) throw new RadioError('bad-url', `radio URL "${url}": ${option}=${value} is not ADDRESS or ADDRESS:PORT`);
+  return match[2] === undefined ? { host: match[1] } : { host: match[1], port: Number(match[2]) };
 }
 
 export const DEFAULT_UDP_PORT = 1884;
@@ -35,7 +46,18 @@ export function parseUdpUrl(url: string): UdpEndpoint {
   if (!family) throw new RadioError('bad-url', `radio URL "${url}" is not a UDP radio; expected udp:// or udp6://`);
   const host = parsed.hostname.replace(/^\[|\]$/g, '') || (family === 'udp4' ? '0.0.0.0' : '::');
   const port = parsed.port === '' ? DEFAULT_UDP_PORT : Number(parsed.port);
-  return { family, host, port };
+  for (const key of parsed.searchParams.keys()) {
+    if (key !== 'broadcast' && key !== 'multicast') throw new RadioError('bad-url', `radio URL "${url}": unknown option "${key}"; allowed: broadcast, multicast`);
+  }
+  const broadcast = parsed.searchParams.get('broadcast');
+  const multicast = parsed.searchParams.get('multicast');
+  return {
+    family,
+    host,
+    port,
+    ...(broadcast !== null ? { broadcast: hostAndPort(url, 'broadcast', broadcast) } : {}),
+    ...(multicast !== null ? { multicast: hostAndPort(url, 'multicast', multicast) } : {}),
+  };
 }
 
 /** Formats a peer so `send` can parse it back: `1.2.3.4:5` or `[::1]:5`. */
@@ -82,7 +104,16 @@ export class UdpRadio extends EventEmitter<RadioEvents> implements Radio {
     try {
       socket.setBroadcast(true);
     } catch {
-      // IPv6 has no broadcast; multicast discovery comes with ADVERTISE support.
+      // IPv6 has no broadcast: use ?multicast= there.
+    }
+    const group = this.endpoint.multicast?.host;
+    if (group) {
+      try {
+        socket.addMembership(group);
+      } catch (error) {
+        socket.close();
+        throw new RadioError('bad-url', `${this.name}: cannot join multicast group ${group}: ${(error as Error).message}`, { cause: error });
+      }
     }
     socket.on('message', (data, rinfo) => this.emit('datagram', data, formatUdpAddress(rinfo.address, rinfo.port)));
     socket.on('error', (error) => this.emit('error', new RadioError('io', `${this.name}: ${error.message}`, { cause: error })));
@@ -98,9 +129,12 @@ export class UdpRadio extends EventEmitter<RadioEvents> implements Radio {
     });
   }
 
+  /** ADVERTISE and friends: to the broadcast address (IPv4) and the multicast group, where configured. */
   broadcast(frame: Buffer): void {
-    if (!this.socket || this.endpoint.family !== 'udp4') return;
-    this.send(formatUdpAddress('255.255.255.255', this.broadcastPort ?? this.port), frame);
+    if (!this.socket) return;
+    const { family, broadcast, multicast } = this.endpoint;
+    if (family === 'udp4') this.send(formatUdpAddress(broadcast?.host ?? '255.255.255.255', broadcast?.port ?? this.broadcastPort ?? this.port), frame);
+    if (multicast) this.send(formatUdpAddress(multicast.host, multicast.port ?? this.port), frame);
   }
 
   receiveDrops(): Promise<number | undefined> {

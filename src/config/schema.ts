@@ -110,6 +110,14 @@ const timersSchema = z.strictObject({
   keepAliveTolerance: withDefault(z.number().check(z.minimum(1)), 1.5),
 });
 
+/** Gateway discovery (MQTT-SN 1.2 §6.1). */
+const discoverySchema = z.strictObject({
+  /** T_ADV: ADVERTISE on every radio that can broadcast, this often (seconds); 0 = never. */
+  advertiseSeconds: withDefault(integer(0, 65535), 900),
+  /** SEARCHGW is answered with GWINFO after a random delay up to this, so gateways in range do not collide. */
+  gwinfoMaxDelayMs: withDefault(integer(0, 60_000), 250),
+});
+
 export const configSchema = z.strictObject({
   radios: withDefault(z.array(radioUrl).check(z.minLength(1)), ['udp://0.0.0.0:1884', 'udp6://[::]:1884']),
   /** A URL string is shorthand for `{ url }`. */
@@ -133,6 +141,7 @@ export const configSchema = z.strictObject({
   forward: withDefault(forwardSchema, { maxMessages: 100_000, maxBytes: 32 << 20, overflow: 'refuse', qos0: 'keep' }),
   embeddedPort: withDefault(integer(0, 65535), 1883),
   gatewayId: withDefault(integer(0, 255), 1),
+  discovery: withDefault(discoverySchema, { advertiseSeconds: 900, gwinfoMaxDelayMs: 250 }),
   predefined: withDefault(predefinedTable, {}),
   /** Per client ID: its own predefined topics, and its broker credentials in transparent mode. */
   clients: withDefault(

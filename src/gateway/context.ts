@@ -37,6 +37,8 @@ export interface GatewayContext {
   unsubscribe(session: Session, filter: string): void;
   /** Admission control: false while overloaded for the share of publishes being refused. */
   admit(): boolean;
+  /** SEARCHGW from `peer`: GWINFO after the discovery delay (§6.1). */
+  searchGw(peer: Peer): void;
   /** Encodes and sends; wraps in forwarder encapsulation when the peer sits behind one. */
   send(peer: Peer, packet: Packet): void;
   /** Moves queued messages toward the device as far as its state and acknowledgements allow. */

@@ -23,7 +23,7 @@ export function dispatch(ctx: GatewayContext, peer: Peer, packet: InnerPacket): 
     case 'connect':
       return handleConnect(ctx, peer, packet);
     case 'searchgw':
-      return ctx.send(peer, { type: 'gwinfo', gwId: ctx.config.gatewayId, gwAdd: Buffer.alloc(0) });
+      return ctx.searchGw(peer);
     case 'advertise':
     case 'gwinfo':
       return; // another gateway's discovery traffic (reference (f)): not ours to answer

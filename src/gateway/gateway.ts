@@ -23,6 +23,7 @@ import { ForwardBudget } from '../upstream/outbox.js';
 import { StoreAndForward } from '../upstream/store-and-forward.js';
 import { DeviceLinks, type DeviceLinkFactory } from './device-links.js';
 import { toBroker } from './identity.js';
+import { Discovery } from './discovery.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -74,6 +75,7 @@ export class Gateway implements GatewayContext {
   /** What the radio measured about the frame being handled; set only while it is dispatched. */
   frameMeta: FrameMeta | undefined;
   private readonly shared: SharedSubscriptions;
+  private readonly discovery: Discovery;
   /** Messages held for the broker on every link, against `forward.maxMessages` / `maxBytes`. */
   private readonly budget: ForwardBudget;
   /** Transparent mode only: one broker connection per device. */
@@ -110,6 +112,21 @@ export class Gateway implements GatewayContext {
       this.links = new DeviceLinks(this.config, options.deviceLinks, store, budget, this.stats, this.logger, (session, message) => this.deliverTo(session, message));
     }
     this.shared = new SharedSubscriptions(this.upstream);
+    this.discovery = new Discovery(this.radios, {
+      gatewayId: this.config.gatewayId,
+      ...this.config.discovery,
+      clock: this.clock,
+      brokerReachable: () => this.upstream.state === 'connected',
+      send: (peer, packet) => this.send(peer, packet),
+      broadcast: (radio, packet) => {
+        this.stats.datagramsOut++;
+        radio.broadcast(encode(packet));
+      },
+    });
+    // Back in touch with the broker: tell devices at once rather than at the next period.
+    this.upstream.on('state', (state) => {
+      if (state === 'connected' && this.running) this.discovery.advertise();
+    });
     this.globalPredefined = new PredefinedTopics(Object.entries(this.config.predefined).map(([id, name]) => [Number(id), name]));
     for (const [clientId, client] of Object.entries(this.config.clients)) {
       const entries = Object.entries(client.predefined).map(([id, name]) => [Number(id), name] as const);
@@ -152,12 +169,14 @@ export class Gateway implements GatewayContext {
       this.logger.info({ radio: radio.name }, 'radio started');
     }
     this.running = true;
+    this.discovery.start();
     this.scheduleSupervision();
     this.scheduleAdmission();
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.discovery.stop();
     if (this.supervisionTimer) this.clock.clearTimeout(this.supervisionTimer);
     if (this.admissionTimer) this.clock.clearTimeout(this.admissionTimer);
     for (const session of this.sessions.values()) {
@@ -242,6 +261,10 @@ export class Gateway implements GatewayContext {
     } finally {
       this.frameMeta = undefined;
     }
+  }
+
+  searchGw(peer: Peer): void {
+    this.discovery.searchGw(peer);
   }
 
   admit(): boolean {

@@ -19,6 +19,8 @@ export async function startTestGateway(brokerUrl: string, overrides: Partial<Gat
     broker: { url: brokerUrl, reconnectMs: 200 },
     logLevel: 'silent',
     dataDir: 'none',
+    // No ADVERTISE to 255.255.255.255 from tests: only loopback traffic (discovery tests opt in).
+    discovery: { advertiseSeconds: 0, gwinfoMaxDelayMs: 0 },
     ...overrides,
   });
   const running = await runGateway(config, logger, runOptions);
