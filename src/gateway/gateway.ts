@@ -60,6 +60,9 @@ export interface GatewayStatus {
   stats: GatewayStats;
 }
 
+/** How long after SUBSCRIBE the broker's retained messages for it are expected. */
+const RETAINED_REPLAY_MS = 10_000;
+
 /** How often keep-alive and sleep timers are checked; precision is ample for second-scale durations. */
 const SUPERVISION_INTERVAL_MS = 1000;
 
@@ -308,12 +311,13 @@ export class Gateway implements GatewayContext {
   subscribe(session: Session, subscription: Subscription): Promise<MqttQos> {
     const previous = session.subscriptions.get(subscription.filter);
     session.subscriptions.set(subscription.filter, subscription);
+    session.retainedWanted.set(subscription.filter, { until: this.clock.now() + RETAINED_REPLAY_MS, seen: new Set() });
     if (this.links) {
       const link = this.links.get(session);
       return link ? link.subscribe(subscription.filter, subscription.qos) : Promise.reject(new Error('the device has no broker connection'));
     }
     if (!previous) this.routes.add(subscription.filter, session);
-    return this.shared.subscribe(session.clientId, subscription.filter, subscription.qos);
+    return this.shared.subscribe(session.clientId, subscription.filter, subscription.qos, true);
   }
 
   unsubscribe(session: Session, filter: string): void {
@@ -374,6 +378,7 @@ export class Gateway implements GatewayContext {
     const payload = message.payload;
     let writes: Array<Promise<void>> | undefined;
     for (const session of sessions) {
+      if (message.retain && !this.wantsRetained(session, message.topic)) continue;
       const granted = Session.grantedQos(session.subscriptions.values(), (filter) => topicMatches(filter, message.topic));
       if (granted === undefined) continue;
       const written = enqueue(this, session, { topic: message.topic, payload, qos: Math.min(granted, message.qos) as MqttQos, retain: message.retain });
@@ -384,9 +389,23 @@ export class Gateway implements GatewayContext {
 
   /** Transparent mode: a message on the device's own connection is for that device alone. */
   private deliverTo(session: Session, message: UpstreamMessage): Promise<unknown> | undefined {
+    if (message.retain && !this.wantsRetained(session, message.topic)) return undefined;
     const granted = Session.grantedQos(session.subscriptions.values(), (filter) => topicMatches(filter, message.topic));
     if (granted === undefined) return undefined; // e.g. a subscription just dropped
     return enqueue(this, session, { topic: message.topic, payload: message.payload, qos: Math.min(granted, message.qos) as MqttQos, retain: message.retain });
+  }
+
+  /** A retained message (sent by the broker for a new subscription) is for devices that just subscribed to a matching filter. */
+  private wantsRetained(session: Session, topic: string): boolean {
+    const now = this.clock.now();
+    for (const [filter, wanted] of session.retainedWanted) {
+      if (wanted.until < now) session.retainedWanted.delete(filter);
+      else if (topicMatches(filter, topic) && !wanted.seen.has(topic)) {
+        wanted.seen.add(topic);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Keep-alive and sleep supervision (§6.14): silent for duration × tolerance means lost. */

@@ -62,6 +62,13 @@ export class Session {
    */
   readonly predefinedInUse = new Set<number>();
   readonly subscriptions = new Map<string, Subscription>();
+  /**
+   * Filters this device subscribed to just now, until when (ms), and the retained topics it got for
+   * them: the broker sets the retain flag only when it sends retained messages for a new
+   * subscription (MQTT 3.1.1 §3.3.1.3), so those go to devices that just subscribed, once each,
+   * never again because another device subscribed to the same filter.
+   */
+  readonly retainedWanted = new Map<string, { readonly until: number; readonly seen: Set<string> }>();
   /** Messages for the device, oldest first; delivered one QoS 1 exchange at a time (§6.14 note). */
   readonly outbound: OutboundMessage[] = [];
   /** Payload bytes in `outbound`, for the buffer's byte limit. */

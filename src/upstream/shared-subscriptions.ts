@@ -12,8 +12,12 @@ export class SharedSubscriptions {
 
   constructor(private readonly upstream: Upstream) {}
 
-  /** Adds `owner`'s interest in `filter`; resolves with the QoS the broker granted for it. */
-  subscribe(owner: string, filter: string, qos: MqttQos): Promise<MqttQos> {
+  /**
+   * Adds `owner`'s interest in `filter`; resolves with the QoS the broker granted for it. With
+   * `replayRetained`, a filter already held is subscribed again, so the broker sends its retained
+   * messages once more (for the new owner).
+   */
+  subscribe(owner: string, filter: string, qos: MqttQos, replayRetained = false): Promise<MqttQos> {
     let owners = this.owners.get(filter);
     if (!owners) {
       owners = new Map();
@@ -24,8 +28,8 @@ export class SharedSubscriptions {
       const wanted = this.maxQos(filter);
       const current = this.subscribedQos.get(filter);
       if (wanted === undefined) return qos;
-      if (current !== undefined && current >= wanted) return Math.min(qos, current) as MqttQos;
-      const granted = await this.upstream.subscribe(filter, wanted);
+      if (current !== undefined && current >= wanted && !replayRetained) return Math.min(qos, current) as MqttQos;
+      const granted = await this.upstream.subscribe(filter, Math.max(wanted, current ?? 0) as MqttQos);
       this.subscribedQos.set(filter, granted);
       return Math.min(qos, granted) as MqttQos;
     });
