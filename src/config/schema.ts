@@ -118,6 +118,20 @@ const discoverySchema = z.strictObject({
   gwinfoMaxDelayMs: withDefault(integer(0, 60_000), 250),
 });
 
+const topicFilters = z.array(z.string().check(z.minLength(1)));
+
+/** Who may use the gateway and for what; everything is allowed when a field is absent. */
+const accessSchema = z.strictObject({
+  /** Allowed client IDs (`*` matches any characters, e.g. `greenhouse-*`); others get CONNACK "rejected: not supported". */
+  clients: z.optional(z.array(z.string().check(z.minLength(1)))),
+  /** Per radio URL: allowed device addresses (`*` wildcard, e.g. `192.168.1.*`, `0013a200*`). */
+  addresses: withDefault(z.record(z.string(), z.array(z.string().check(z.minLength(1)))), {}),
+  /** Per client ID (or pattern, or `*`): MQTT filters it may publish to and subscribe within. */
+  acl: withDefault(z.record(z.string().check(z.minLength(1)), z.strictObject({ publish: z.optional(topicFilters), subscribe: z.optional(topicFilters) })), {}),
+  /** Addresses allowed to send QoS -1 publishes (needs qosMinusOne: true); absent = all. */
+  qosMinusOneFrom: z.optional(z.array(z.string().check(z.minLength(1)))),
+});
+
 export const configSchema = z.strictObject({
   radios: withDefault(z.array(radioUrl).check(z.minLength(1)), ['udp://0.0.0.0:1884', 'udp6://[::]:1884']),
   /** A URL string is shorthand for `{ url }`. */
@@ -153,6 +167,7 @@ export const configSchema = z.strictObject({
   ),
   /** Accept QoS -1 publishes from devices with no connection (MQTT-SN 1.2 §6.8). */
   qosMinusOne: withDefault(z.boolean(), true),
+  access: withDefault(accessSchema, { addresses: {}, acl: {} }),
   limits: withDefault(limitsSchema, { maxClients: 100_000, maxInflight: 64, maxMessageSize: 65507 }),
   /** Messages held for one device while it sleeps, is away or slow (MQTT-SN 1.2 §6.14). */
   buffer: withDefault(bufferSchema, { maxMessages: 1000, maxBytes: 1 << 20, overflow: 'drop-oldest', qos0: 'keep' }),

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Packet } from '../codec/packets.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import type { AccessPolicy } from './access.js';
 import type { FrameMeta } from '../radio.js';
 import type { PredefinedTopics } from '../topics/predefined.js';
 import type { MqttQos, Upstream } from '../upstream/upstream.js';
@@ -18,6 +19,10 @@ export interface GatewayContext {
   readonly stats: GatewayStats;
   readonly sessions: SessionStore;
   readonly upstream: Upstream;
+  /** Who may connect, publish and subscribe (config `access`). */
+  readonly access: AccessPolicy;
+  /** Counts and logs a refusal by the access rules. */
+  denied(what: string, details: Record<string, unknown>): void;
   /** What the radio measured about the frame being handled (RSSI), during its dispatch only. */
   readonly frameMeta: FrameMeta | undefined;
   /** The broker connection a device's publishes go out on: its own in transparent mode, else the shared one. */

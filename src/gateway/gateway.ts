@@ -24,6 +24,7 @@ import { StoreAndForward } from '../upstream/store-and-forward.js';
 import { DeviceLinks, type DeviceLinkFactory } from './device-links.js';
 import { toBroker } from './identity.js';
 import { Discovery } from './discovery.js';
+import { AccessPolicy } from './access.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -79,6 +80,7 @@ export class Gateway implements GatewayContext {
   frameMeta: FrameMeta | undefined;
   private readonly shared: SharedSubscriptions;
   private readonly discovery: Discovery;
+  readonly access: AccessPolicy;
   /** Messages held for the broker on every link, against `forward.maxMessages` / `maxBytes`. */
   private readonly budget: ForwardBudget;
   /** Transparent mode only: one broker connection per device. */
@@ -104,6 +106,7 @@ export class Gateway implements GatewayContext {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger;
     this.radios = options.radios;
+    this.access = new AccessPolicy(this.config.access);
     const store = options.store ?? new MemoryStore();
     this.persistence = new SessionPersistence(store, this.logger);
     const { maxMessages, maxBytes } = this.config.forward;
@@ -264,6 +267,11 @@ export class Gateway implements GatewayContext {
     } finally {
       this.frameMeta = undefined;
     }
+  }
+
+  denied(what: string, details: Record<string, unknown>): void {
+    this.stats.accessDenied++;
+    this.logger.warn({ ...details, denied: this.stats.accessDenied }, `${what} refused by the access rules`);
   }
 
   searchGw(peer: Peer): void {

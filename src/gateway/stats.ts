@@ -26,6 +26,8 @@ export interface GatewayStats {
   encodeFailed: number;
   willsPublished: number;
   sessionsLost: number;
+  /** CONNECT, PUBLISH, SUBSCRIBE or QoS -1 refused by the access rules (config `access`). */
+  accessDenied: number;
   /** QoS 1/2 device messages written to the store because the broker was unreachable. */
   forwardStored: number;
   /** Held messages the broker acknowledged once it was back. */
@@ -54,6 +56,7 @@ export function emptyStats(): GatewayStats {
     encodeFailed: 0,
     willsPublished: 0,
     sessionsLost: 0,
+    accessDenied: 0,
     forwardStored: 0,
     forwardDelivered: 0,
     forwardDropped: 0,

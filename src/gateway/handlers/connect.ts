@@ -14,6 +14,12 @@ export function handleConnect(ctx: GatewayContext, peer: Peer, packet: Connect):
     ctx.send(peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
     return;
   }
+  if (!ctx.access.allowsConnect(packet.clientId, peer.radio.name, peer.address)) {
+    // MQTT-SN has no "not authorised": "rejected: not supported" is the closest (§5.3.10).
+    ctx.denied('CONNECT', { clientId: packet.clientId, radio: peer.radio.name, address: peer.address });
+    ctx.send(peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
+    return;
+  }
   if (ctx.config.broker.topicPrefix.includes('{clientId}') && (!isValidTopicName(packet.clientId) || packet.clientId.includes('/'))) {
     // The ID goes into every topic: a wildcard would break the broker link, a `/` would let one
     // device write into another's namespace.

@@ -40,6 +40,11 @@ export function handlePublishWithoutSession(ctx: GatewayContext, peer: Peer, pac
     ctx.stats.qosMinusOneDropped++;
     return;
   }
+  if (!ctx.access.allowsQosMinusOne(peer.radio.name, peer.address) || (session && !ctx.access.mayPublish(session.clientId, resolved.name))) {
+    ctx.stats.qosMinusOneDropped++;
+    ctx.denied('QoS -1 PUBLISH', { radio: peer.radio.name, address: peer.address, topic: resolved.name });
+    return;
+  }
   ctx.stats.publishesIn++;
   ctx.linkFor(session).publish(toBroker(ctx.config, peer, session?.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }, ctx.frameMeta));
 }
@@ -57,6 +62,11 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
     // MQTT-SN 1.2 §6.6: rejected "regardless of QoS", so the device can re-register.
     ctx.stats.invalidTopic++;
     ack(resolved.returnCode);
+    return;
+  }
+  if (!ctx.access.mayPublish(session.clientId, resolved.name)) {
+    ctx.denied('PUBLISH', { clientId: session.clientId, topic: resolved.name });
+    if (packet.qos > 0) ack(ReturnCode.NotSupported); // QoS 0 has no answer: dropped, counted
     return;
   }
   if (packet.qos === 0) {

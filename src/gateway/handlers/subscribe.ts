@@ -44,6 +44,11 @@ export function handleSubscribe(ctx: GatewayContext, session: Session, packet: S
     reply(0, 0, target.returnCode);
     return;
   }
+  if (!ctx.access.maySubscribe(session.clientId, target.filter)) {
+    ctx.denied('SUBSCRIBE', { clientId: session.clientId, filter: target.filter });
+    reply(0, 0, ReturnCode.NotSupported);
+    return;
+  }
   const qos = Math.min(toMqttQos(packet.qos), MAX_GRANTED_QOS) as 0 | 1 | 2;
   session.pendingSubacks++;
   ctx.subscribe(session, { filter: target.filter, qos, kind: target.kind }).then(
