@@ -89,6 +89,8 @@ const limitsSchema = z.strictObject({
   /** Device publishes waiting for the broker's acknowledgement, per device; beyond it PUBACK says congestion. */
   maxInflight: withDefault(integer(1), 64),
   maxMessageSize: withDefault(integer(16, 65535), 65507),
+  /** Topic names one device may REGISTER or SUBSCRIBE to by name; beyond it REGACK/SUBACK says congestion. */
+  maxTopics: withDefault(integer(1, 65_534), 1000),
 });
 
 const bufferSchema = z.strictObject({
@@ -168,7 +170,7 @@ export const configSchema = z.strictObject({
   /** Accept QoS -1 publishes from devices with no connection (MQTT-SN 1.2 §6.8). */
   qosMinusOne: withDefault(z.boolean(), true),
   access: withDefault(accessSchema, { addresses: {}, acl: {} }),
-  limits: withDefault(limitsSchema, { maxClients: 100_000, maxInflight: 64, maxMessageSize: 65507 }),
+  limits: withDefault(limitsSchema, { maxClients: 100_000, maxInflight: 64, maxMessageSize: 65507, maxTopics: 1000 }),
   /** Messages held for one device while it sleeps, is away or slow (MQTT-SN 1.2 §6.14). */
   buffer: withDefault(bufferSchema, { maxMessages: 1000, maxBytes: 1 << 20, overflow: 'drop-oldest', qos0: 'keep' }),
   /** Where sessions and buffered messages are kept across restarts; `none` keeps them in memory only. */

@@ -62,6 +62,8 @@ export class Session {
    */
   readonly predefinedInUse = new Set<number>();
   readonly subscriptions = new Map<string, Subscription>();
+  /** Names the device REGISTERed itself (to publish): their IDs outlive an UNSUBSCRIBE of the same name. */
+  readonly registeredNames = new Set<string>();
   /**
    * Filters this device subscribed to just now, until when (ms), and the retained topics it got for
    * them: the broker sets the retain flag only when it sends retained messages for a new

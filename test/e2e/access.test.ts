@@ -111,3 +111,43 @@ describe('access control (config access)', () => {
     }
   });
 });
+
+describe('limits: topic names per device', () => {
+  it('beyond limits.maxTopics, REGISTER and SUBSCRIBE get "rejected: congestion"; UNSUBSCRIBE frees a name', async () => {
+    const broker = await startEmbeddedBroker(0);
+    const gateway = await startTestGateway(broker.url, { limits: { maxTopics: 2 } });
+    try {
+      const dev = await RawDevice.open(gateway.port);
+      await dev.connect('topic-hoarder');
+      dev.send({ type: 'register', topicId: 0, msgId: 1, topicName: 'a/1' });
+      expect((await dev.expect('regack')).returnCode).toBe(0);
+      dev.send({ type: 'subscribe', dup: false, qos: 0, msgId: 2, topic: { kind: 'name', name: 'a/2' } });
+      expect((await dev.expect('suback')).returnCode).toBe(0);
+      dev.send({ type: 'register', topicId: 0, msgId: 3, topicName: 'a/3' });
+      expect(await dev.expect('regack')).toMatchObject({ topicId: 0, returnCode: 0x01 });
+      dev.send({ type: 'subscribe', dup: false, qos: 0, msgId: 4, topic: { kind: 'name', name: 'a/4' } });
+      expect((await dev.expect('suback')).returnCode).toBe(0x01);
+      // A name it already holds is fine, and a wildcard needs no ID.
+      dev.send({ type: 'register', topicId: 0, msgId: 5, topicName: 'a/1' });
+      expect((await dev.expect('regack')).returnCode).toBe(0);
+      dev.send({ type: 'subscribe', dup: false, qos: 0, msgId: 6, topic: { kind: 'name', name: 'b/#' } });
+      expect((await dev.expect('suback')).returnCode).toBe(0);
+      // Unsubscribing releases the subscription's name: room for another.
+      dev.send({ type: 'unsubscribe', msgId: 7, topic: { kind: 'name', name: 'a/2' } });
+      await dev.expect('unsuback');
+      dev.send({ type: 'register', topicId: 0, msgId: 8, topicName: 'a/3' });
+      expect((await dev.expect('regack')).returnCode).toBe(0);
+      // A name it REGISTERed to publish keeps its ID through an UNSUBSCRIBE of the same name.
+      dev.send({ type: 'subscribe', dup: false, qos: 0, msgId: 9, topic: { kind: 'name', name: 'a/1' } });
+      const subscribed = await dev.expect('suback');
+      dev.send({ type: 'unsubscribe', msgId: 10, topic: { kind: 'name', name: 'a/1' } });
+      await dev.expect('unsuback');
+      dev.send({ type: 'publish', dup: false, qos: 1, retain: false, topic: { kind: 'normal', id: subscribed.topicId }, msgId: 11, payload: Buffer.from('still mine') });
+      expect((await dev.expect('puback')).returnCode).toBe(0);
+      dev.close();
+    } finally {
+      await gateway.stop();
+      await broker.close();
+    }
+  });
+});

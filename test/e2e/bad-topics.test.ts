@@ -42,6 +42,7 @@ describe.each(brokerKinds)('topics the broker could not take are refused at the 
     await dev.expect('willtopicreq');
     dev.send({ type: 'willtopic', qos: 1, retain: false, topic: 'status/#' });
     expect((await dev.expect('connack')).returnCode).toBe(0x03);
+    expect(gateway.running.gateway.sessions.get('will-dev')).toBeUndefined(); // no half-open session left behind
     await dev.connect('will-dev');
     dev.send({ type: 'willtopicupd', qos: 1, retain: false, topic: 'status/+/x' });
     expect((await dev.expect('willtopicresp')).returnCode).toBe(0x03);

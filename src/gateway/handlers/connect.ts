@@ -72,6 +72,7 @@ export function handleWillTopic(ctx: GatewayContext, session: Session, packet: W
   if (packet.qos === -1 || !isValidTopicName(packet.topic)) {
     // A will on a wildcard topic would be refused by the broker when it matters most.
     ctx.send(session.peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
+    refuseConnect(ctx, session);
     return;
   }
   session.pendingWill = { topic: packet.topic, qos: toMqttQos(packet.qos), retain: packet.retain };
@@ -119,11 +120,24 @@ function accept(ctx: GatewayContext, session: Session): void {
   );
 }
 
+/** A CONNECT refused during the will exchange: the half-open session does not linger. */
+function refuseConnect(ctx: GatewayContext, session: Session): void {
+  session.pendingWill = undefined;
+  if (session.cleanSession) {
+    ctx.destroy(session);
+    return;
+  }
+  session.state = 'disconnected';
+  ctx.sessions.unbindPeer(session);
+  ctx.saveSession(session);
+}
+
 /** Clean session: subscriptions, topic IDs, will and queued messages all go (§6.3). */
 function resetSession(ctx: GatewayContext, session: Session): void {
   for (const filter of [...session.subscriptions.keys()]) ctx.unsubscribe(session, filter);
   session.registry.clear();
   session.qos2Received.clear();
+  session.registeredNames.clear();
   session.will = undefined;
   while (session.outbound.length > 0) dequeue(ctx, session);
 }

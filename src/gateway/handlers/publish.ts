@@ -177,7 +177,9 @@ export function handlePuback(ctx: GatewayContext, session: Session, packet: Puba
   if (awaiting?.kind !== 'publish' || awaiting.msgId !== packet.msgId) return; // unknown MsgId: ignore
   settle(ctx, session);
   if (packet.returnCode === ReturnCode.InvalidTopicId && awaiting.frameTopicId !== 0) {
-    // The device lost this ID: register the name again and resend (§6.10, as EMQX does).
+    // The device lost this ID: register the name again and resend (§6.10, as EMQX does). A
+    // predefined ID it refuses is not used toward it again (else the same PUBLISH would loop).
+    if (session.registry.predefined.id(awaiting.message.topic) === awaiting.frameTopicId) session.predefinedInUse.delete(awaiting.frameTopicId);
     session.registry.forgetKnown();
   } else if (packet.returnCode === ReturnCode.Congestion) {
     backOff(ctx, session); // keep the message and offer it again later

@@ -7,14 +7,20 @@ import type { Session } from '../session.js';
 export function handleRegister(ctx: GatewayContext, session: Session, packet: Register): void {
   // A predefined name gets a normal ID too: REGACK carries no topic type, so handing back the
   // predefined ID would make the device publish it as a normal one.
+  if (atTopicLimit(ctx, session, packet.topicName)) {
+    ctx.send(session.peer, { type: 'regack', topicId: 0, msgId: packet.msgId, returnCode: ReturnCode.Congestion });
+    return;
+  }
   const result = session.registry.register(packet.topicName);
   if (!result.ok) {
     // Wildcards and empty names cannot be registered; an exhausted ID space will not heal by waiting.
     ctx.send(session.peer, { type: 'regack', topicId: 0, msgId: packet.msgId, returnCode: ReturnCode.NotSupported });
-    ctx.logger.debug({ clientId: session.clientId, topic: packet.topicName, reason: result.reason }, 'REGISTER refused');
+    const log = result.reason === 'exhausted' ? 'warn' : 'debug';
+    ctx.logger[log]({ clientId: session.clientId, topic: packet.topicName, reason: result.reason }, result.reason === 'exhausted' ? 'REGISTER refused: every topic ID of this device (0x0001-0xFFFE, less predefined ones) is in use' : 'REGISTER refused');
     return;
   }
   session.registry.markKnown(result.id);
+  session.registeredNames.add(packet.topicName);
   if (result.created) ctx.saveSession(session);
   ctx.send(session.peer, { type: 'regack', topicId: result.id, msgId: packet.msgId, returnCode: ReturnCode.Accepted });
 }
@@ -38,4 +44,15 @@ export function handleRegack(ctx: GatewayContext, session: Session, packet: Rega
     }
   }
   ctx.pump(session);
+}
+
+/**
+ * limits.maxTopics: a device may hold this many topic names (REGISTER or SUBSCRIBE by name); a
+ * new one beyond it is refused with "rejected: congestion" (§5.3.10), counted and logged.
+ */
+export function atTopicLimit(ctx: GatewayContext, session: Session, name: string): boolean {
+  if (session.registry.idOf(name) !== undefined || session.registry.size < ctx.config.limits.maxTopics) return false;
+  ctx.stats.congestion++;
+  ctx.logger.warn({ clientId: session.clientId, topic: name, limit: ctx.config.limits.maxTopics }, 'topic refused: the device holds limits.maxTopics topic names');
+  return true;
 }

@@ -1,6 +1,7 @@
 import { ReturnCode, type Subscribe, type SubscribeTopic, type Unsubscribe } from '../../codec/packets.js';
 import { hasWildcard, isValidTopicFilter } from '../../topics/names.js';
 import type { GatewayContext } from '../context.js';
+import { atTopicLimit } from './register.js';
 import { toMqttQos, type Session, type Subscription } from '../session.js';
 
 /** The QoS this gateway grants at most: all of them (QoS 2 with PUBREC/PUBREL/PUBCOMP, §6.7). */
@@ -39,6 +40,10 @@ export function handleSubscribe(ctx: GatewayContext, session: Session, packet: S
     reply(0, 0, ReturnCode.NotSupported);
     return;
   }
+  if (packet.topic.kind === 'name' && !hasWildcard(packet.topic.name) && atTopicLimit(ctx, session, packet.topic.name)) {
+    reply(0, 0, ReturnCode.Congestion);
+    return;
+  }
   const target = resolveTarget(session, packet.topic, true);
   if (!target.ok) {
     reply(0, 0, target.returnCode);
@@ -73,7 +78,11 @@ export function handleSubscribe(ctx: GatewayContext, session: Session, packet: S
 /** UNSUBSCRIBE (§6.9): answered even for filters that were never subscribed. */
 export function handleUnsubscribe(ctx: GatewayContext, session: Session, packet: Unsubscribe): void {
   const target = resolveTarget(session, packet.topic, false);
-  if (target.ok) ctx.unsubscribe(session, target.filter);
+  if (target.ok) {
+    ctx.unsubscribe(session, target.filter);
+    // The ID SUBACK gave for a plain name is released with the subscription (it counts toward maxTopics).
+    if (target.kind === 'name' && !hasWildcard(target.filter) && !session.registeredNames.has(target.filter)) session.registry.release(target.filter);
+  }
   ctx.saveSession(session);
   ctx.send(session.peer, { type: 'unsuback', msgId: packet.msgId });
 }
