@@ -82,7 +82,7 @@ export function backOff(ctx: GatewayContext, session: Session): void {
   }, ctx.config.timers.retryMs);
 }
 
-/** QoS 2 toward the device, second half (§6.7): PUBREL until PUBCOMP; the message stays at the queue head. */
+/** QoS 2 toward the device, second half (§5.4.14, §6.6): PUBREL until PUBCOMP; the message stays at the queue head. */
 export function awaitRelease(ctx: GatewayContext, session: Session, msgId: number): void {
   session.awaiting = { kind: 'pubrel', msgId, attempts: 0 };
   ctx.send(session.peer, { type: 'pubrel', msgId });

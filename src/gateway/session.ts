@@ -39,7 +39,7 @@ export interface OutboundMessage {
 export type Awaiting =
   | { readonly kind: 'register'; readonly msgId: number; readonly topicId: number; readonly topic: string; attempts: number }
   | { readonly kind: 'publish'; readonly msgId: number; readonly frameTopicId: number; readonly message: OutboundMessage; attempts: number }
-  /** QoS 2 toward the device: PUBREC came, PUBREL sent, waiting for PUBCOMP (§6.7). */
+  /** QoS 2 toward the device: PUBREC came, PUBREL sent, waiting for PUBCOMP (§5.4.14, §6.6). */
   | { readonly kind: 'pubrel'; readonly msgId: number; attempts: number };
 
 /** Everything the gateway keeps about one device, found by client ID (so NAT or a reboot keeps it). */
@@ -84,7 +84,7 @@ export class Session {
   /** Device QoS 1 publishes sent to the broker and not yet acknowledged by it, by MsgId. */
   readonly upstreamPending = new Set<number>();
   /**
-   * Device QoS 2 publishes by MsgId (§6.7): `forwarding` until the broker has it (then PUBREC),
+   * Device QoS 2 publishes by MsgId (§5.4.14, §6.6): `forwarding` until the broker has it (then PUBREC),
    * `received` until the device's PUBREL releases the MsgId. A retransmission is never forwarded twice.
    */
   readonly qos2Received = new Map<number, 'forwarding' | 'received'>();

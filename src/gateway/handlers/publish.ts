@@ -112,7 +112,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
 }
 
 /**
- * QoS 2 from the device (§6.7): forwarded to the broker once, at QoS 2; PUBREC when the broker (or
+ * QoS 2 from the device (§5.4.14, §6.6): forwarded to the broker once, at QoS 2; PUBREC when the broker (or
  * the store, while it is away) has it; a retransmission before PUBREL is answered, never forwarded.
  */
 function handleQos2Publish(ctx: GatewayContext, session: Session, packet: Publish, name: string, ack: (returnCode: number) => void): void {
@@ -150,7 +150,7 @@ export function handlePubrel(ctx: GatewayContext, session: Session, packet: Pubr
   ctx.send(session.peer, { type: 'pubcomp', msgId: packet.msgId });
 }
 
-/** PUBREC from the device for a QoS 2 delivery: the message is its; release it with PUBREL (§6.7). */
+/** PUBREC from the device for a QoS 2 delivery: the message is its; release it with PUBREL (§5.4.14, §6.6). */
 export function handlePubrec(ctx: GatewayContext, session: Session, packet: Pubrec): void {
   const awaiting = session.awaiting;
   if (awaiting?.kind === 'pubrel' && awaiting.msgId === packet.msgId) {

@@ -4,7 +4,7 @@ import type { GatewayContext } from '../context.js';
 import { atTopicLimit } from './register.js';
 import { toMqttQos, type Session, type Subscription } from '../session.js';
 
-/** The QoS this gateway grants at most: all of them (QoS 2 with PUBREC/PUBREL/PUBCOMP, §6.7). */
+/** The QoS this gateway grants at most: all of them (QoS 2 with PUBREC/PUBREL/PUBCOMP, §5.4.14, §6.6). */
 const MAX_GRANTED_QOS = 2;
 
 type Target =
