@@ -28,7 +28,13 @@ export function toRecord(session: Session): StoredSession {
     subscriptions: [...session.subscriptions.values()].map((s) => ({ ...s })),
     topics: [...session.registry.entries()],
     predefinedInUse: [...session.predefinedInUse],
+    ...(released(session).length > 0 ? { qos2Received: released(session) } : {}),
   };
+}
+
+/** QoS 2 MsgIds already PUBREC'd: after a restart, a repeated PUBLISH with one of them is not forwarded again. */
+function released(session: Session): number[] {
+  return [...session.qos2Received].filter(([, state]) => state === 'received').map(([msgId]) => msgId);
 }
 
 /**
@@ -46,6 +52,7 @@ export function fromRecord(record: StoredSession, messages: readonly StoredMessa
   for (const subscription of record.subscriptions) session.subscriptions.set(subscription.filter, { ...subscription });
   for (const [name, id] of record.topics) session.registry.restore(name, id);
   for (const id of record.predefinedInUse) session.predefinedInUse.add(id);
+  for (const msgId of record.qos2Received ?? []) session.qos2Received.set(msgId, 'received');
   for (const message of messages) {
     const restored: OutboundMessage = { topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, seq: message.seq };
     session.outbound.push(restored);

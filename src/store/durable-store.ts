@@ -32,6 +32,8 @@ export interface StoredSession {
   /** The device's normal topic IDs (MQTT-SN 1.2 §6.9). */
   topics: Array<[name: string, id: number]>;
   predefinedInUse: number[];
+  /** MsgIds of the device's QoS 2 publishes forwarded and PUBREC'd, awaiting its PUBREL (absent: none). */
+  qos2Received?: number[];
 }
 
 /**

@@ -9,6 +9,7 @@ function cloneSession(session: StoredSession): StoredSession {
     subscriptions: session.subscriptions.map((subscription) => ({ ...subscription })),
     topics: session.topics.map(([name, id]) => [name, id]),
     predefinedInUse: [...session.predefinedInUse],
+    ...(session.qos2Received ? { qos2Received: [...session.qos2Received] } : {}),
   };
 }
 

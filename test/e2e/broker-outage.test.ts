@@ -76,10 +76,11 @@ describe.skipIf(skip)('store-and-forward: the broker goes away and comes back', 
     upstream.mqttClient!.on('packetreceive', (packet) => {
       if (firstBrokerAlive && packet.cmd === 'puback' && packet.messageId !== undefined) ackedByFirstBroker.add(sentById.get(packet.messageId) ?? '');
     });
+    // Every acknowledgement the first connection delivered counts, up to its very end.
+    upstream.mqttClient!.once('close', () => (firstBrokerAlive = false));
     const publishing = Promise.all(clients.map((client, d) => publishAll(client, `outage/dev${d}`, PER_DEVICE, 8)));
 
     await pause(700); // a few hundred messages in: kill the broker mid-stream
-    firstBrokerAlive = false;
     await broker.kill();
     const killedAt = Date.now();
     await pause(5000);

@@ -86,3 +86,45 @@ describe.each(brokerKinds)('QoS 2 end to end ($name)', ({ skip, start }) => {
     dev.close();
   });
 });
+
+describe('QoS 2 across a gateway restart', () => {
+  it('a PUBLISH repeated after the restart (its PUBREC was lost) is answered, not forwarded again', async () => {
+    const { startEmbeddedBroker } = await import('../../src/upstream/embedded-broker.js');
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const broker = await startEmbeddedBroker(0);
+    const dataDir = await mkdtemp(join(tmpdir(), 'mqttsn-q2-'));
+    const watcher = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    const seen: string[] = [];
+    watcher.on('message', (_topic, payload) => seen.push(payload.toString()));
+    await watcher.subscribeAsync('q4', { qos: 2 });
+    let gateway = await startTestGateway(broker.url, { dataDir });
+    try {
+      let dev = await RawDevice.open(gateway.port);
+      await dev.connect('q2-restart', { cleanSession: false });
+      const publish = { type: 'publish', dup: false, qos: 2, retain: false, topic: { kind: 'short', name: 'q4' }, msgId: 9, payload: Buffer.from('once') } as const;
+      dev.send(publish);
+      await dev.expect('pubrec'); // ... which the device "never got"
+      await pause(100);
+      await gateway.stop();
+      dev.close();
+
+      gateway = await startTestGateway(broker.url, { dataDir });
+      dev = await RawDevice.open(gateway.port);
+      await dev.connect('q2-restart', { cleanSession: false });
+      dev.send({ ...publish, dup: true });
+      expect(await dev.expect('pubrec')).toEqual({ type: 'pubrec', msgId: 9 });
+      dev.send({ type: 'pubrel', msgId: 9 });
+      expect(await dev.expect('pubcomp')).toEqual({ type: 'pubcomp', msgId: 9 });
+      await pause(300);
+      expect(seen).toEqual(['once']);
+      dev.close();
+    } finally {
+      await gateway.stop();
+      await watcher.endAsync(true);
+      await broker.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

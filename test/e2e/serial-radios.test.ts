@@ -160,9 +160,9 @@ describe.skipIf(skip)('serial radio faults', () => {
     cleanup.push(() => replugged.stop());
     const dev = await LineDevice.open(replugged.devicePath, serialCodec('slip'));
     cleanup.push(() => dev.close());
-    for (let i = 0; i < 60 && !(gateway.running.radios[1] as SerialRadio).isOpen; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let i = 0; i < 150 && !(gateway.running.radios[1] as SerialRadio).isOpen; i++) await new Promise((resolve) => setTimeout(resolve, 100));
     await dev.connect('serial-after-replug');
-  });
+  }, 30_000);
 
   it('a port that goes away (unplugged) is reported and reopened when it is back', async () => {
     const broker = await startMosquitto();
@@ -181,10 +181,10 @@ describe.skipIf(skip)('serial radio faults', () => {
     cleanup.push(() => back.stop());
     dev = await LineDevice.open(back.devicePath, serialCodec('slip'));
     cleanup.push(() => dev.close());
-    for (let i = 0; i < 60 && !(gateway.running.radios[0] as SerialRadio).isOpen; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let i = 0; i < 150 && !(gateway.running.radios[0] as SerialRadio).isOpen; i++) await new Promise((resolve) => setTimeout(resolve, 100));
     await dev.connect('unplugged-dev'); // same client ID: its session continues
     expect((gateway.running.radios[0] as SerialRadio).counters().opens).toBe(2);
-  });
+  }, 30_000);
 
   it('names the problem in a radio URL: bad baud rate, unknown option, bad framing or API mode', async () => {
     await expect(createRadio('serial:///dev/ttyUSB0?baud=12345')).rejects.toThrow(/baud=12345 is not a standard rate; use one of 1200, .*115200/);

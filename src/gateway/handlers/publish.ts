@@ -140,13 +140,17 @@ function handleQos2Publish(ctx: GatewayContext, session: Session, packet: Publis
       return;
     }
     session.qos2Received.set(packet.msgId, 'received');
+    ctx.saveSession(session); // a PUBLISH repeated after a restart must still not be forwarded twice
     ctx.send(session.peer, { type: 'pubrec', msgId: packet.msgId });
   });
 }
 
 /** PUBREL from the device: the MsgId is released; PUBCOMP always (MQTT rule, reference (k)). */
 export function handlePubrel(ctx: GatewayContext, session: Session, packet: Pubrel): void {
-  if (session.qos2Received.get(packet.msgId) === 'received') session.qos2Received.delete(packet.msgId);
+  if (session.qos2Received.get(packet.msgId) === 'received') {
+    session.qos2Received.delete(packet.msgId);
+    ctx.saveSession(session);
+  }
   ctx.send(session.peer, { type: 'pubcomp', msgId: packet.msgId });
 }
 
