@@ -89,6 +89,20 @@ describe('access control (config access)', () => {
     dev.close();
   });
 
+  it('a will on a topic outside the client\'s publish rules is refused at CONNECT and at WILLTOPICUPD', async () => {
+    const dev = await RawDevice.open(gateway.port);
+    dev.send({ type: 'connect', will: true, cleanSession: true, protocolId: 1, duration: 60, clientId: 'sensor-1' });
+    await dev.expect('willtopicreq');
+    dev.send({ type: 'willtopic', qos: 1, retain: false, topic: 'alarms/everyone' });
+    expect((await dev.expect('connack')).returnCode).toBe(0x03);
+    await dev.connect('sensor-1');
+    dev.send({ type: 'willtopicupd', qos: 1, retain: false, topic: 'alarms/everyone' });
+    expect((await dev.expect('willtopicresp')).returnCode).toBe(0x03);
+    dev.send({ type: 'willtopicupd', qos: 1, retain: false, topic: 'sensors/sensor-1/gone' });
+    expect((await dev.expect('willtopicresp')).returnCode).toBe(0);
+    dev.close();
+  });
+
   it('QoS -1 only from the allowed addresses: from loopback it is dropped and counted', async () => {
     const dev = await RawDevice.open(gateway.port);
     const dropped = gateway.running.gateway.stats.qosMinusOneDropped;

@@ -69,8 +69,10 @@ export function handleWillTopic(ctx: GatewayContext, session: Session, packet: W
     accept(ctx, session);
     return;
   }
-  if (packet.qos === -1 || !isValidTopicName(packet.topic)) {
-    // A will on a wildcard topic would be refused by the broker when it matters most.
+  if (packet.qos === -1 || !isValidTopicName(packet.topic) || !ctx.access.mayPublish(session.clientId, packet.topic)) {
+    // A will on a wildcard topic would be refused by the broker when it matters most; one outside
+    // the device's publish rules would be published by the gateway on its behalf.
+    if (isValidTopicName(packet.topic) && packet.qos !== -1) ctx.denied('will topic', { clientId: session.clientId, topic: packet.topic });
     ctx.send(session.peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
     refuseConnect(ctx, session);
     return;

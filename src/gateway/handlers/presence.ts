@@ -12,6 +12,10 @@ export function handlePingReq(ctx: GatewayContext, peer: Peer, packet: PingReq):
   if (packet.clientId !== undefined) {
     const session = ctx.sessions.get(packet.clientId);
     if (session && (session.state === 'asleep' || session.state === 'awake')) {
+      if (!ctx.access.allowsAddress(peer.radio.name, peer.address)) {
+        ctx.denied('wake-up PINGREQ', { clientId: session.clientId, radio: peer.radio.name, address: peer.address });
+        return; // a sleeping session is not moved to an address the rules do not allow
+      }
       ctx.sessions.move(session, peer); // it may wake up behind a new port
       session.lastSeen = ctx.clock.now();
       session.state = 'awake';
