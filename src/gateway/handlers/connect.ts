@@ -1,5 +1,6 @@
 import { ReturnCode, type Connect, type WillMsg, type WillTopic } from '../../codec/packets.js';
 import { isValidTopicName } from '../../topics/names.js';
+import { disconnect } from './presence.js';
 import type { GatewayContext } from '../context.js';
 import { dequeue, settle } from '../delivery.js';
 import type { Peer } from '../peer.js';
@@ -125,13 +126,7 @@ function accept(ctx: GatewayContext, session: Session): void {
 /** A CONNECT refused during the will exchange: the half-open session does not linger. */
 function refuseConnect(ctx: GatewayContext, session: Session): void {
   session.pendingWill = undefined;
-  if (session.cleanSession) {
-    ctx.destroy(session);
-    return;
-  }
-  session.state = 'disconnected';
-  ctx.sessions.unbindPeer(session);
-  ctx.saveSession(session);
+  disconnect(ctx, session);
 }
 
 /** Clean session: subscriptions, topic IDs, will and queued messages all go (§6.3). */

@@ -51,7 +51,8 @@ export function handleDisconnect(ctx: GatewayContext, peer: Peer, packet: Discon
   disconnect(ctx, session);
 }
 
-function disconnect(ctx: GatewayContext, session: Session): void {
+/** The device is gone without sleeping: a clean session ends, a persistent one waits disconnected (§6.14). */
+export function disconnect(ctx: GatewayContext, session: Session): void {
   if (session.cleanSession) {
     ctx.destroy(session);
     return;
