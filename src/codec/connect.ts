@@ -1,7 +1,7 @@
 /**
  * Connection and will set-up: CONNECT, CONNACK, WILLTOPICREQ, WILLTOPIC, WILLMSGREQ, WILLMSG
- * (MQTT-SN 1.2 §5.4.5-§5.4.10) and the in-session updates WILLTOPICUPD/RESP, WILLMSGUPD/RESP
- * (§5.4.23-§5.4.26), which share the layouts of WILLTOPIC/WILLMSG and CONNACK.
+ * (MQTT-SN 1.2 §5.4.4-§5.4.9) and the in-session updates WILLTOPICUPD/RESP, WILLMSGUPD/RESP
+ * (§5.4.22-§5.4.25), which share the layouts of WILLTOPIC/WILLMSG and CONNACK.
  */
 import type { BodyCodec } from './codec.js';
 import { atLeast, emptyOrAtLeast, exactly } from './codec.js';
@@ -10,7 +10,7 @@ import { CLEAN_SESSION, qosBits, qosOf, RETAIN, WILL } from './flags.js';
 import type { Connack, Qos, Connect, WillMsg, WillMsgReq, WillMsgResp, WillMsgUpd, WillTopic, WillTopicReq, WillTopicResp, WillTopicUpd } from './packets.js';
 import { nonEmpty, u16, u8, utf8Length } from './wire.js';
 
-// §5.4.5: Flags(1) ProtocolId(1) Duration(2) ClientId(rest, 1..23 chars; longer is left to the
+// §5.4.4: Flags(1) ProtocolId(1) Duration(2) ClientId(rest, 1..23 chars; longer is left to the
 // gateway/broker to refuse, so only emptiness is a layout error here).
 export const connect: BodyCodec<Connect> = {
   length: atLeast(7),
@@ -38,7 +38,7 @@ export const connect: BodyCodec<Connect> = {
   },
 };
 
-/** CONNACK, WILLTOPICRESP and WILLMSGRESP are all `ReturnCode(1)` (§5.4.6, §5.4.24, §5.4.26). */
+/** CONNACK, WILLTOPICRESP and WILLMSGRESP are all `ReturnCode(1)` (§5.4.5, §5.4.24, §5.4.25). */
 function returnCodeOnly<P extends Connack | WillTopicResp | WillMsgResp>(make: (returnCode: number) => P): BodyCodec<P> {
   return {
     length: exactly(3),
@@ -53,14 +53,14 @@ function returnCodeOnly<P extends Connack | WillTopicResp | WillMsgResp>(make: (
   };
 }
 
-/** WILLTOPICREQ and WILLMSGREQ have no body (§5.4.7, §5.4.9). */
+/** WILLTOPICREQ and WILLMSGREQ have no body (§5.4.6, §5.4.8). */
 function empty<P extends WillTopicReq | WillMsgReq>(make: () => P): BodyCodec<P> {
   return { length: exactly(2), size: () => 0, write: () => undefined, decode: make };
 }
 
 /**
  * WILLTOPIC / WILLTOPICUPD: Flags(1) WillTopic(rest), or no body at all = the empty form, which
- * means "no will" / "delete the will" (§5.4.8, §5.4.23). A body of just the flags octet is
+ * means "no will" / "delete the will" (§5.4.7, §5.4.22). A body of just the flags octet is
  * ambiguous; reference (i) lets us treat it as the empty form, which we do.
  */
 function willTopic<P extends WillTopic | WillTopicUpd>(make: (qos: Qos, retain: boolean, topic: string) => P): BodyCodec<P> {
@@ -89,7 +89,7 @@ function willTopic<P extends WillTopic | WillTopicUpd>(make: (qos: Qos, retain: 
   };
 }
 
-/** WILLMSG / WILLMSGUPD: WillMsg(rest); an empty will payload is legal (§5.4.10, §5.4.25). */
+/** WILLMSG / WILLMSGUPD: WillMsg(rest); an empty will payload is legal (§5.4.9, §5.4.23). */
 function willMsg<P extends WillMsg | WillMsgUpd>(make: (payload: Buffer) => P): BodyCodec<P> {
   return {
     length: atLeast(2),

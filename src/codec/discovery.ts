@@ -1,10 +1,10 @@
-/** Gateway discovery: ADVERTISE, SEARCHGW, GWINFO (MQTT-SN 1.2 §5.4.2-§5.4.4, reference (f)). */
+/** Gateway discovery: ADVERTISE, SEARCHGW, GWINFO (MQTT-SN 1.2 §5.4.1-§5.4.3, reference (f)). */
 import type { BodyCodec } from './codec.js';
 import { atLeast, exactly } from './codec.js';
 import type { Advertise, GwInfo, SearchGw } from './packets.js';
 import { u16, u8 } from './wire.js';
 
-// §5.4.2: GwId(1) Duration(2).
+// §5.4.1: GwId(1) Duration(2).
 export const advertise: BodyCodec<Advertise> = {
   length: exactly(5),
   size(p) {
@@ -19,7 +19,7 @@ export const advertise: BodyCodec<Advertise> = {
   decode: (buf, b) => ({ type: 'advertise', gwId: buf[b] ?? 0, duration: buf.readUInt16BE(b + 1) }),
 };
 
-// §5.4.3: Radius(1).
+// §5.4.2: Radius(1).
 export const searchgw: BodyCodec<SearchGw> = {
   length: exactly(3),
   size(p) {
@@ -32,7 +32,7 @@ export const searchgw: BodyCodec<SearchGw> = {
   decode: (buf, b) => ({ type: 'searchgw', radius: buf[b] ?? 0 }),
 };
 
-// §5.4.4: GwId(1) GwAdd(rest) — GwAdd only when a client answers on behalf of a gateway.
+// §5.4.3: GwId(1) GwAdd(rest) — GwAdd only when a client answers on behalf of a gateway.
 export const gwinfo: BodyCodec<GwInfo> = {
   length: atLeast(3),
   size(p) {
