@@ -32,6 +32,12 @@ export interface StoreAndForwardOptions {
   readonly logger: Logger;
 }
 
+/** A held message as the durable store keeps it (user properties as `properties`). */
+function forwardRecord(link: string, { seq, message }: HeldMessage): StoredForward {
+  const { topic, payload, qos, retain, userProperties } = message;
+  return { link, seq, topic, payload, qos, retain, ...(userProperties ? { properties: { ...userProperties } } : {}) };
+}
+
 /** Held messages handed to the link at once while catching up: enough to fill the pipe, few enough to stay in order cheaply. */
 const DRAIN_WINDOW = 64;
 /** While the broker stays away, a reminder in the log with the queue depth. */
@@ -98,16 +104,7 @@ export class StoreAndForward extends EventEmitter<UpstreamEvents> implements Ups
    * this outbox and its bound; durable ones stay in the store under the same link and seq.
    */
   detachHeld(): StoredForward[] {
-    const { link } = this.options;
-    return this.outbox.detachAll().map(({ seq, message }) => ({
-      link,
-      seq,
-      topic: message.topic,
-      payload: message.payload,
-      qos: message.qos,
-      retain: message.retain,
-      ...(message.userProperties ? { properties: { ...message.userProperties } } : {}),
-    }));
+    return this.outbox.detachAll().map((held) => forwardRecord(this.options.link, held));
   }
 
   setMessageHandler(handler: (message: UpstreamMessage) => Promise<unknown> | undefined): void {
@@ -171,8 +168,7 @@ export class StoreAndForward extends EventEmitter<UpstreamEvents> implements Ups
     }
     const held = this.outbox.append(message, true);
     stats.forwardStored++;
-    const record: StoredForward = { link, seq: held.seq, topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, ...(message.userProperties ? { properties: { ...message.userProperties } } : {}) };
-    store.putForward(record).then(
+    store.putForward(forwardRecord(link, held)).then(
       () => done?.(),
       (error: Error) => {
         // Never acknowledged to the device, so it will send it again: nothing is lost.
