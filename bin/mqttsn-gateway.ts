@@ -4,11 +4,13 @@ import { readConfigFile, parseConfig, ConfigError } from '../src/config/load.js'
 import { applyOverrides } from '../src/config/overrides.js';
 import { createLogger, type LogLevel } from '../src/log.js';
 import { runGateway } from '../src/run.js';
+import { VERSION } from '../src/version.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 const program = new Command()
   .name('mqttsn-gateway')
+  .version(VERSION)
   .description('MQTT-SN v1.2 gateway: devices on UDP (IPv4 and IPv6), serial lines, XBee radios and Bluetooth LE reach an MQTT broker over TCP.\nWith no --broker, an embedded broker starts on 127.0.0.1:1883.')
   .option('-c, --config <file>', 'YAML or JSON config file (flags override it)')
   .option('-r, --radio <url>', 'radio to listen on, repeatable: udp://HOST:PORT, udp6://[HOST]:PORT, serial:///dev/ttyUSB0?baud=115200&framing=slip, xbee:///dev/ttyUSB0?baud=9600&api=2, ble://hci0 (default udp://0.0.0.0:1884 and udp6://[::]:1884)', collect)
@@ -18,13 +20,13 @@ const program = new Command()
   .option('--gateway-id <n>', 'gateway ID in GWINFO/ADVERTISE, 0-255 (default 1)')
   .option('-d, --data-dir <dir>', 'where sessions and buffered messages survive restarts (default ./data; none = memory only)')
   .option('-l, --log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
-  .option('--status-interval <seconds>', 'log a status line (sessions, upstream state, messages held for the broker) this often; 0 = never (default 60). kill -USR1 logs one at once', '60')
+  .option('--status-interval <seconds>', 'log a status line (sessions, upstream state, messages held for the broker) this often; 0 = never (default 60). kill -USR1 logs one at once')
   .showHelpAfterError();
 
 async function main(): Promise<void> {
   program.parse();
-  const flags = program.opts<{ config?: string; radio?: string[]; broker?: string; embeddedPort?: string; predefined?: string[]; gatewayId?: string; logLevel?: string; dataDir?: string; statusInterval: string }>();
-  const statusSeconds = Number(flags.statusInterval);
+  const flags = program.opts<{ config?: string; radio?: string[]; broker?: string; embeddedPort?: string; predefined?: string[]; gatewayId?: string; logLevel?: string; dataDir?: string; statusInterval?: string }>();
+  const statusSeconds = Number(flags.statusInterval ?? '60');
   if (!Number.isFinite(statusSeconds) || statusSeconds < 0) throw new ConfigError(`--status-interval "${flags.statusInterval}": expected a number of seconds (0 = never)`);
   const raw = flags.config ? await readConfigFile(flags.config) : {};
   const config = parseConfig(applyOverrides(raw, flags), flags.config ? `config (${flags.config} and flags)` : 'config (flags)');

@@ -11,6 +11,7 @@ import type { PubOptions } from '../src/client/cli/pub.js';
 import { runSub } from '../src/client/cli/sub.js';
 import type { SubOptions } from '../src/client/cli/sub.js';
 import { DEFAULT_GATEWAY, parseGatewayUrl } from '../src/client/url.js';
+import { VERSION } from '../src/version.js';
 
 /** Adapts a throwing parser to commander's error reporting. */
 function arg<T>(parse: (text: string, previous: T) => T): (text: string, previous: T) => T {
@@ -68,6 +69,7 @@ const retriesOption = (): Option =>
 
 const program = new Command('mqttsn')
   .description('MQTT-SN v1.2 client: publish to and subscribe through an MQTT-SN gateway')
+  .version(VERSION)
   .showHelpAfterError();
 
 program

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Backoff } from '../src/backoff.js';
 import { RadioError, type Radio, type RadioEvents } from '../src/radio.js';
 import { MQTTSN_SERVICE_UUID, Reassembler, TO_DEVICE_UUID, TO_GATEWAY_UUID, DEFAULT_ATT_MTU, segment } from './ble-profile.js';
+import { NOBLE_PACKAGE, nobleInstallCommand } from './ble-install.js';
 import type { NobleLike, NobleCharacteristic, NoblePeripheral } from './noble-types.js';
 
 export interface BleRadioOptions {
@@ -99,7 +100,7 @@ export class BleRadio extends EventEmitter<RadioEvents> implements Radio {
   /** Loads noble, then scans once the adapter is on; an adapter that is off or missing is reported, not fatal. */
   async start(): Promise<void> {
     const noble = await (this.options.loadNoble ?? loadNoble)(this.deviceId).catch((error: unknown) => {
-      throw new RadioError('not-found', `${this.name}: the BLE library (@stoprocent/noble) cannot be loaded: ${(error as Error).message}. Install it with: npm install @stoprocent/noble`, { cause: error });
+      throw new RadioError('not-found', `${this.name}: the BLE library (${NOBLE_PACKAGE}) cannot be loaded: ${(error as Error).message}. Install it (no compiler needed) with: ${nobleInstallCommand()}`, { cause: error });
     });
     this.noble = noble;
     noble.on('discover', (peripheral) => this.discovered(peripheral));
@@ -237,7 +238,9 @@ export class BleRadio extends EventEmitter<RadioEvents> implements Radio {
 
 /** noble on the chosen HCI adapter, imported only when a BLE radio is configured (it is optional). */
 async function loadNoble(deviceId: number): Promise<NobleLike> {
-  const module = (await import('@stoprocent/noble')) as unknown as { default?: { withBindings: (type: string, options: object) => NobleLike }; withBindings?: (type: string, options: object) => NobleLike };
+  // A specifier in a variable: TypeScript must not need the optional package's types to build.
+  const specifier: string = NOBLE_PACKAGE;
+  const module = (await import(specifier)) as { default?: { withBindings: (type: string, options: object) => NobleLike }; withBindings?: (type: string, options: object) => NobleLike };
   const withBindings = module.default?.withBindings ?? module.withBindings;
   if (!withBindings) throw new Error('unexpected @stoprocent/noble API: no withBindings');
   return withBindings('hci', { deviceId });

@@ -2,7 +2,12 @@
 // hundred modules makes the gateway start faster and use less memory (see README, footprint).
 // aedes, classic-level and serialport stay external (native code, or imported only when used); yaml is bundled but only
 // initialised when a YAML config file is read (measured: cheaper than resolving it from node_modules).
+import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+// Only the bundles are shipped (package.json "files"); nothing else may linger in dist/.
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
 const entries = { 'mqttsn-gateway': 'bin/mqttsn-gateway.ts', mqttsn: 'bin/mqttsn.ts' };
 
@@ -18,6 +23,7 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
+  define: { MQTTSN_GATEWAY_VERSION: JSON.stringify(version) },
   // classic-level loads a native binary from its own package directory.
   external: ['aedes', 'classic-level', 'serialport', '@stoprocent/noble'],
   // Some bundled CommonJS dependencies call require() for Node built-ins.
