@@ -11,6 +11,7 @@ import type { Radio } from './radio.js';
 import { createRadio } from './radios.js';
 import type { EmbeddedBroker } from './upstream/embedded-broker.js';
 import { MqttUpstream } from './upstream/mqtt-upstream.js';
+import { zeroConfigBroker } from './upstream/zero-config.js';
 import type { DeviceLinkOptions } from './gateway/device-links.js';
 
 export interface RunningGateway {
@@ -48,10 +49,9 @@ export interface RunOptions {
 export async function runGateway(config: GatewayConfig, logger: Logger, options: RunOptions = {}): Promise<RunningGateway> {
   const { clock, makeRadio = createRadio } = options;
   const radios = await Promise.all(config.radios.map((url) => makeRadio(url)));
-  // aedes is loaded only when it is used: a gateway with a broker named never pays for it.
-  const embeddedBroker = config.broker.url === undefined ? await (await import('./upstream/embedded-broker.js')).startEmbeddedBroker(config.embeddedPort) : undefined;
-  if (embeddedBroker) logger.info({ url: embeddedBroker.url }, 'no broker configured: embedded broker started');
-  const brokerUrl = config.broker.url ?? embeddedBroker!.url;
+  const zeroConfig = config.broker.url === undefined ? await zeroConfigBroker(config.embeddedPort, logger) : undefined;
+  const embeddedBroker = zeroConfig?.embedded;
+  const brokerUrl = config.broker.url ?? zeroConfig!.url;
   const { broker } = config;
   const upstream = new MqttUpstream({
     url: brokerUrl,

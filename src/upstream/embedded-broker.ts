@@ -37,6 +37,13 @@ export async function startEmbeddedBroker(port: number, host = '127.0.0.1'): Pro
 /** Error thrown when the embedded broker cannot start; the message says what to do instead. */
 export class EmbeddedBrokerError extends Error {
   override readonly name = 'EmbeddedBrokerError';
+  constructor(
+    message: string,
+    /** The listen error's code, e.g. EADDRINUSE when something else has the port. */
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
 }
 
 function explainListenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
@@ -45,7 +52,8 @@ function explainListenError(error: NodeJS.ErrnoException, host: string, port: nu
       `port ${port} on ${host} is already in use, so the embedded broker cannot start. ` +
         `If an MQTT broker is already running there, use it: --broker mqtt://${host}:${port}. ` +
         `Otherwise choose a free port for the embedded broker: --embedded-port ${port === 1883 ? 1884 + 1 : port + 1}.`,
+      error.code,
     );
   }
-  return new EmbeddedBrokerError(`embedded broker cannot listen on ${host}:${port}: ${error.message}`);
+  return new EmbeddedBrokerError(`embedded broker cannot listen on ${host}:${port}: ${error.message}`, error.code);
 }
