@@ -53,6 +53,11 @@ export interface MqttUpstreamOptions {
   readonly name?: string;
 }
 
+/** A TLS file named in the config cannot be read: the user's to fix, so a message, never a stack trace. */
+export class TlsFileError extends Error {
+  override readonly name = 'TlsFileError';
+}
+
 /** Opens the TCP (mqtt://) or TLS (mqtts://) connection MQTT.js speaks over; called again on every reconnect. */
 function brokerStream(url: string, options: UpstreamTls | undefined): () => net.Socket {
   const parsed = new URL(url);
@@ -61,17 +66,17 @@ function brokerStream(url: string, options: UpstreamTls | undefined): () => net.
   const port = parsed.port === '' ? (secure ? 8883 : 1883) : Number(parsed.port);
   if (!secure) return () => net.connect({ host, port });
   // Read once: a file that is missing fails the start with its name, not every reconnect.
-  const read = (path: string | undefined, what: string): Buffer | undefined => {
+  const read = (path: string | undefined, what: string, field: keyof UpstreamTls): Buffer | undefined => {
     if (path === undefined) return undefined;
     try {
       return readFileSync(path);
     } catch (error) {
-      throw new Error(`cannot read the TLS ${what} file ${path} (broker.tls): ${(error as Error).message}`);
+      throw new TlsFileError(`cannot read the TLS ${what} file ${path} (broker.tls.${field}): ${(error as Error).message}`);
     }
   };
-  const ca = read(options?.ca, 'CA');
-  const cert = read(options?.cert, 'certificate');
-  const key = read(options?.key, 'key');
+  const ca = read(options?.ca, 'CA', 'ca');
+  const cert = read(options?.cert, 'certificate', 'cert');
+  const key = read(options?.key, 'key', 'key');
   const servername = options?.servername ?? (net.isIP(host) ? undefined : host);
   return () =>
     tls.connect({
@@ -108,8 +113,12 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   /** The last reason the link went down or was refused. */
   lastError: string | undefined;
 
+  /** Opens the broker connection; built at construction so an unreadable TLS file stops the start before anything runs. */
+  private readonly openStream: () => net.Socket;
+
   constructor(private readonly options: MqttUpstreamOptions) {
     super();
+    this.openStream = brokerStream(options.url, options.tls);
     this.backoff = new Backoff(options.reconnectMs, Math.max(options.reconnectMs, options.reconnectMaxMs ?? 30_000));
   }
 
@@ -156,7 +165,7 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       ...(password !== undefined ? { password } : {}),
       ...(will ? { will: { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } } : {}),
     };
-    const client = new MqttClientClass(brokerStream(url, this.options.tls), clientOptions);
+    const client = new MqttClientClass(this.openStream, clientOptions);
     this.client = client;
     client.on('message', (topic, payload, packet) => {
       const message = { topic, payload, qos: packet.qos, retain: packet.retain };

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findMosquitto, mosquittoSkipReason, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { freeUdpPort, output, spawnBin, stop } from '../helpers/processes.js';
+import { freeUdpPort, output, projectRoot, spawnBin, stop } from '../helpers/processes.js';
 
 const skip = mosquittoSkipReason();
 const mosquittoSub = findMosquitto()?.replace(/sbin\/mosquitto$/, 'bin/mosquitto_sub');
@@ -64,6 +64,30 @@ describe('mqttsn-gateway command line', () => {
     for (const flag of ['--config', '--radio', '--broker', '--embedded-port', '--predefined', '--gateway-id', '--log-level', '--data-dir']) {
       expect(out.stdout()).toContain(flag);
     }
+  });
+
+  it('--help states each default once', async () => {
+    const out = output(spawnBin('mqttsn-gateway', ['--help']));
+    expect(await out.exit).toBe(0);
+    expect(out.stdout()).toContain('(default 60)');
+    expect(out.stdout()).not.toContain('(default: "'); // commander's own, after ours
+  });
+
+  it('--version prints the package version, for both executables', async () => {
+    const { version } = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+    for (const name of ['mqttsn-gateway', 'mqttsn'] as const) {
+      const out = output(spawnBin(name, ['--version']));
+      expect(await out.exit).toBe(0);
+      expect(out.stdout()).toBe(`${version}\n`);
+    }
+  });
+
+  it('a TLS file that cannot be read stops the start with one line naming it and the field', async () => {
+    const path = join(tmpdir(), `mqttsn-tls-${process.pid}.yaml`);
+    await writeFile(path, 'broker:\n  url: mqtts://127.0.0.1:8883\n  tls:\n    ca: /nonexistent/ca.pem\n');
+    const out = output(spawnBin('mqttsn-gateway', ['--config', path, '--radio', 'udp://127.0.0.1:0', '--data-dir', 'none']));
+    expect(await out.exit).toBe(1);
+    expect(out.stderr()).toBe("mqttsn-gateway: cannot read the TLS CA file /nonexistent/ca.pem (broker.tls.ca): ENOENT: no such file or directory, open '/nonexistent/ca.pem'\n");
   });
 
   it('a bad config file exits 1 naming the field and what is allowed', async () => {
