@@ -2,7 +2,8 @@
 import { Command } from 'commander';
 import { readConfigFile, parseConfig, ConfigError } from '../src/config/load.js';
 import { applyOverrides } from '../src/config/overrides.js';
-import { createLogger, type LogLevel } from '../src/log.js';
+import { createLogger, defaultLogFormat, LOG_FORMATS, type LogFormat, type LogLevel } from '../src/log.js';
+import { createReloader } from '../src/reload.js';
 import { runGateway } from '../src/run.js';
 import { VERSION } from '../src/version.js';
 
@@ -20,22 +21,37 @@ const program = new Command()
   .option('--gateway-id <n>', 'gateway ID in GWINFO/ADVERTISE, 0-255 (default 1)')
   .option('-d, --data-dir <dir>', 'where sessions and buffered messages survive restarts (default ./data; none = memory only)')
   .option('-l, --log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
+  .option('--log-format <format>', 'json|pretty: pretty is for a terminal (default pretty when stderr is a terminal, json otherwise, e.g. for journald)')
   .option('--status-interval <seconds>', 'log a status line (sessions, upstream state, messages held for the broker) this often; 0 = never (default 60). kill -USR1 logs one at once')
   .showHelpAfterError();
 
+function parseLogFormat(text: string | undefined): LogFormat {
+  if (text === undefined) return defaultLogFormat();
+  const format = LOG_FORMATS.find((known) => known === text);
+  if (!format) throw new ConfigError(`--log-format "${text}": expected ${LOG_FORMATS.join(' or ')}`);
+  return format;
+}
+
 async function main(): Promise<void> {
   program.parse();
-  const flags = program.opts<{ config?: string; radio?: string[]; broker?: string; embeddedPort?: string; predefined?: string[]; gatewayId?: string; logLevel?: string; dataDir?: string; statusInterval?: string }>();
+  const flags = program.opts<{ config?: string; radio?: string[]; broker?: string; embeddedPort?: string; predefined?: string[]; gatewayId?: string; logLevel?: string; logFormat?: string; dataDir?: string; statusInterval?: string }>();
   const statusSeconds = Number(flags.statusInterval ?? '60');
   if (!Number.isFinite(statusSeconds) || statusSeconds < 0) throw new ConfigError(`--status-interval "${flags.statusInterval}": expected a number of seconds (0 = never)`);
-  const raw = flags.config ? await readConfigFile(flags.config) : {};
-  const config = parseConfig(applyOverrides(raw, flags), flags.config ? `config (${flags.config} and flags)` : 'config (flags)');
-  const logger = createLogger(config.logLevel as LogLevel);
+  // Flags override the file, at start and at every reload.
+  const loadConfig = async () => parseConfig(applyOverrides(flags.config ? await readConfigFile(flags.config) : {}, flags), flags.config ? `config (${flags.config} and flags)` : 'config (flags)');
+  const config = await loadConfig();
+  const logger = await createLogger(config.logLevel as LogLevel, parseLogFormat(flags.logFormat));
   const running = await runGateway(config, logger);
   if (statusSeconds > 0) setInterval(() => logger.info(running.gateway.status(), 'status'), statusSeconds * 1000).unref();
   // Asked for explicitly: shown whatever the log level.
   const onRequest = logger.child({}, { level: 'info' });
   process.on('SIGUSR1', () => onRequest.info(running.gateway.status(), 'status'));
+  const setLogLevel = (level: string): void => {
+    logger.level = level;
+    onRequest.level = 'info'; // pino passes a parent's new level on to its children
+  };
+  const reload = createReloader({ file: flags.config, load: loadConfig, gateway: running.gateway, initial: config, setLogLevel, logger: onRequest });
+  process.on('SIGHUP', () => void reload());
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

@@ -25,6 +25,7 @@ import { DeviceLinks, type DeviceLinkFactory } from './device-links.js';
 import { toBroker } from './identity.js';
 import { Discovery } from './discovery.js';
 import { AccessPolicy } from './access.js';
+import { disconnect } from './handlers/presence.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -69,7 +70,8 @@ const SUPERVISION_INTERVAL_MS = 1000;
 
 /** The one place that wires radios, sessions and the upstream broker together. */
 export class Gateway implements GatewayContext {
-  readonly config: GatewayConfig;
+  /** Replaced (never mutated) by `reconfigure`: handlers read limits from it on each use. */
+  config: GatewayConfig;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly stats: GatewayStats = emptyStats();
@@ -80,7 +82,7 @@ export class Gateway implements GatewayContext {
   frameMeta: FrameMeta | undefined;
   private readonly shared: SharedSubscriptions;
   private readonly discovery: Discovery;
-  readonly access: AccessPolicy;
+  access: AccessPolicy;
   /** Messages held for the broker on every link, against `forward.maxMessages` / `maxBytes`. */
   private readonly budget: ForwardBudget;
   /** Transparent mode only: one broker connection per device. */
@@ -211,6 +213,25 @@ export class Gateway implements GatewayContext {
   }
 
   /** Transparent mode: each device's own broker connection (empty in aggregating mode). */
+  /**
+   * Applies what a config reload may change live in the gateway: access rules and limits. Devices
+   * the new rules no longer admit are disconnected (they may not stay on by having connected
+   * earlier). Returns their client IDs.
+   */
+  reconfigure(next: Pick<GatewayConfig, 'access' | 'limits'>): string[] {
+    this.config = { ...this.config, access: next.access, limits: next.limits };
+    this.access = new AccessPolicy(next.access);
+    const revoked: string[] = [];
+    for (const session of [...this.sessions.values()]) {
+      if (session.state === 'disconnected' || session.state === 'lost') continue;
+      if (this.access.allowsConnect(session.clientId, session.peer.radio.name, session.peer.address)) continue;
+      if (session.reachable) this.send(session.peer, { type: 'disconnect' });
+      disconnect(this, session);
+      revoked.push(session.clientId);
+    }
+    return revoked;
+  }
+
   deviceLinks(): readonly Upstream[] {
     return this.links?.list() ?? [];
   }
