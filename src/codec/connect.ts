@@ -9,6 +9,7 @@ import { EncodeError } from './errors.js';
 import { CLEAN_SESSION, qosBits, qosOf, RETAIN, WILL } from './flags.js';
 import type { Connack, Qos, Connect, WillMsg, WillMsgReq, WillMsgResp, WillMsgUpd, WillTopic, WillTopicReq, WillTopicResp, WillTopicUpd } from './packets.js';
 import { nonEmpty, u16, u8, utf8Length } from './wire.js';
+import { decodeText } from './text.js';
 
 // §5.4.4: Flags(1) ProtocolId(1) Duration(2) ClientId(rest, 1..23 chars; longer is left to the
 // gateway/broker to refuse, so only emptiness is a layout error here).
@@ -33,7 +34,7 @@ export const connect: BodyCodec<Connect> = {
       cleanSession: (flags & CLEAN_SESSION) !== 0,
       protocolId: buf[b + 1] ?? 0,
       duration: buf.readUInt16BE(b + 2),
-      clientId: buf.toString('utf8', b + 4, e),
+      clientId: decodeText(buf, b + 4, e),
     };
   },
 };
@@ -84,7 +85,7 @@ function willTopic<P extends WillTopic | WillTopicUpd>(make: (qos: Qos, retain: 
     decode(buf, b, e) {
       if (e - b < 2) return make(0, false, '');
       const flags = buf[b] ?? 0;
-      return make(qosOf(flags), (flags & RETAIN) !== 0, buf.toString('utf8', b + 1, e));
+      return make(qosOf(flags), (flags & RETAIN) !== 0, decodeText(buf, b + 1, e));
     },
   };
 }

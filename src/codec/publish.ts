@@ -8,6 +8,7 @@ import { DUP, qosBits, qosOf, RETAIN, TopicIdType, topicIdTypeOf } from './flags
 import { MsgType } from './packets.js';
 import type { Puback, Pubcomp, Publish, PublishTopic, Pubrec, Pubrel, Regack, Unsuback } from './packets.js';
 import { shortName, u16, u8 } from './wire.js';
+import { decodeText } from './text.js';
 
 /** TopicIdType bits for a topic named by id or short name (§5.3.4). */
 export function topicTypeBits(topic: PublishTopic): number {
@@ -27,7 +28,7 @@ export function writeTopicField(topic: PublishTopic, buf: Buffer, at: number): v
 
 /** Reads the TopicId field for TopicIdType `type` (0, 1 or 2; the caller has rejected 3). */
 export function readTopicField(buf: Buffer, at: number, type: number): PublishTopic {
-  if (type === TopicIdType.short) return { kind: 'short', name: buf.toString('utf8', at, at + 2) };
+  if (type === TopicIdType.short) return { kind: 'short', name: decodeText(buf, at, at + 2) };
   const id = buf.readUInt16BE(at);
   return type === TopicIdType.predefined ? { kind: 'predefined', id } : { kind: 'normal', id };
 }

@@ -4,6 +4,7 @@ import { atLeast } from './codec.js';
 import type { Regack, Register } from './packets.js';
 import { topicIdAck } from './publish.js';
 import { nonEmpty, u16 } from './wire.js';
+import { decodeText } from './text.js';
 
 // §5.4.10: TopicId(2) MsgId(2) TopicName(rest). A client sends TopicId 0x0000; the name must be
 // non-empty (reference (k) "Topic names"), which the minimum total of 7 enforces on decode.
@@ -23,7 +24,7 @@ export const register: BodyCodec<Register> = {
     type: 'register',
     topicId: buf.readUInt16BE(b),
     msgId: buf.readUInt16BE(b + 2),
-    topicName: buf.toString('utf8', b + 4, e),
+    topicName: decodeText(buf, b + 4, e),
   }),
 };
 

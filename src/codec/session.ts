@@ -4,6 +4,7 @@ import { emptyOrAtLeast, exactly, oneOf } from './codec.js';
 import { EncodeError } from './errors.js';
 import type { Disconnect, PingReq, PingResp } from './packets.js';
 import { u16, utf8Length } from './wire.js';
+import { decodeText } from './text.js';
 
 // §5.4.19: ClientId(rest, optional). With it, a sleeping client announces it is awake (§6.14).
 // exactOptionalPropertyTypes: the property is absent, never `undefined`, when there is no id.
@@ -19,7 +20,7 @@ export const pingreq: BodyCodec<PingReq> = {
   write(p, buf, at) {
     if (p.clientId !== undefined) buf.write(p.clientId, at, 'utf8');
   },
-  decode: (buf, b, e) => (e === b ? { type: 'pingreq' } : { type: 'pingreq', clientId: buf.toString('utf8', b, e) }),
+  decode: (buf, b, e) => (e === b ? { type: 'pingreq' } : { type: 'pingreq', clientId: decodeText(buf, b, e) }),
 };
 
 // §5.4.20: no body.

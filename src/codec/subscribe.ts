@@ -7,6 +7,7 @@ import { MsgType } from './packets.js';
 import type { Suback, Subscribe, SubscribeTopic, Unsuback, Unsubscribe } from './packets.js';
 import { msgIdOnly } from './publish.js';
 import { nonEmpty, shortName, u16, u8 } from './wire.js';
+import { decodeText } from './text.js';
 
 const TYPE_BITS = { name: TopicIdType.normal, predefined: TopicIdType.predefined, short: TopicIdType.short } as const;
 
@@ -36,10 +37,10 @@ function decodeTopic(buf: Buffer, b: number, e: number, start: number, msgType: 
   if (tt === TopicIdType.reserved) return fail('reserved-topic-id-type', b, `${name} TopicIdType 11 is reserved`, msgType);
   if (tt === TopicIdType.normal) {
     if (n < 1) return fail('bad-length', start, `${name} with a topic name must have total >= 6`, msgType);
-    return { kind: 'name', name: buf.toString('utf8', at, e) };
+    return { kind: 'name', name: decodeText(buf, at, e) };
   }
   if (n !== 2) return fail('bad-length', start, `${name} with a topic id or short name must have total 7`, msgType);
-  if (tt === TopicIdType.short) return { kind: 'short', name: buf.toString('utf8', at, e) };
+  if (tt === TopicIdType.short) return { kind: 'short', name: decodeText(buf, at, e) };
   return { kind: 'predefined', id: buf.readUInt16BE(at) };
 }
 

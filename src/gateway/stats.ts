@@ -14,7 +14,7 @@ export interface GatewayStats {
   congestion: number;
   /** Datagrams the operating system dropped because the gateway did not read them in time. */
   kernelDrops: number;
-  /** Device publishes refused with "rejected: invalid topic ID". */
+  /** Device publishes refused: an unknown topic ID, or a short name a broker would refuse. */
   invalidTopic: number;
   /** QoS -1 publishes dropped (disabled, or topic not predefined/short). */
   qosMinusOneDropped: number;
@@ -26,6 +26,11 @@ export interface GatewayStats {
   encodeFailed: number;
   willsPublished: number;
   sessionsLost: number;
+  /**
+   * Client IDs, will topics, REGISTER names and SUBSCRIBE filters refused because a broker would
+   * refuse them (control characters, non-characters, invalid UTF-8, too long) and drop the gateway.
+   */
+  refusedNames: number;
   /** CONNECT, PUBLISH, SUBSCRIBE or QoS -1 refused by the access rules (config `access`). */
   accessDenied: number;
   /** QoS 1/2 device messages written to the store because the broker was unreachable. */
@@ -56,6 +61,7 @@ export function emptyStats(): GatewayStats {
     encodeFailed: 0,
     willsPublished: 0,
     sessionsLost: 0,
+    refusedNames: 0,
     accessDenied: 0,
     forwardStored: 0,
     forwardDelivered: 0,

@@ -1,4 +1,4 @@
-import { hasWildcard } from './names.js';
+import { hasWildcard, isValidTopicName } from './names.js';
 import type { PredefinedTopics } from './predefined.js';
 
 /** IDs 0x0000 and 0xFFFF are reserved and never assigned (MQTT-SN 1.2 §5.3.11). */
@@ -7,7 +7,7 @@ const LAST_ID = 0xfffe;
 
 export type RegisterResult =
   | { readonly ok: true; readonly id: number; readonly created: boolean }
-  | { readonly ok: false; readonly reason: 'empty' | 'wildcard' | 'exhausted' };
+  | { readonly ok: false; readonly reason: 'empty' | 'wildcard' | 'invalid' | 'exhausted' };
 
 /**
  * One client's normal topic IDs (MQTT-SN 1.2 §6.5, §7.3): the name ↔ ID table is per client,
@@ -28,6 +28,7 @@ export class TopicRegistry {
   register(name: string): RegisterResult {
     if (name.length === 0) return { ok: false, reason: 'empty' };
     if (hasWildcard(name)) return { ok: false, reason: 'wildcard' };
+    if (!isValidTopicName(name)) return { ok: false, reason: 'invalid' }; // a broker would refuse it
     const existing = this.idByName.get(name);
     if (existing !== undefined) return { ok: true, id: existing, created: false };
     const id = this.allocate();

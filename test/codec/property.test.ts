@@ -88,10 +88,17 @@ function checkTotal(frame: Buffer): void {
   expect(r.error.offset).toBeLessThanOrEqual(frame.length);
 }
 
-/** A frame that decoded re-encodes to one that decodes to the same packet (bar invalid UTF-8 short names). */
+/** Text decoded from invalid UTF-8 carries a lone surrogate (codec/text.ts): refused by the gateway, not re-encodable as sent. */
+function holdsInvalidUtf8(value: unknown): boolean {
+  if (typeof value === 'string') return /\p{Cs}/u.test(value);
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return false;
+  return Object.values(value).some(holdsInvalidUtf8);
+}
+
+/** A frame that decoded re-encodes to one that decodes to the same packet (bar invalid UTF-8 text). */
 function checkStable(frame: Buffer): void {
   const r = decode(frame);
-  if (!r.ok) return;
+  if (!r.ok || holdsInvalidUtf8(r.packet)) return;
   let again: Buffer;
   try {
     again = encode(r.packet);

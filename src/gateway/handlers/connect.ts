@@ -1,5 +1,5 @@
 import { ReturnCode, type Connect, type WillMsg, type WillTopic } from '../../codec/packets.js';
-import { isValidTopicName } from '../../topics/names.js';
+import { isValidClientId, isValidTopicName } from '../../topics/names.js';
 import { disconnect } from './presence.js';
 import type { GatewayContext } from '../context.js';
 import { dequeue, settle } from '../delivery.js';
@@ -12,6 +12,12 @@ const PROTOCOL_ID_V12 = 0x01;
 /** CONNECT (§6.3): find or create the session by client ID, then ask for the will if flagged. */
 export function handleConnect(ctx: GatewayContext, peer: Peer, packet: Connect): void {
   if (packet.protocolId !== PROTOCOL_ID_V12 || packet.clientId.length === 0) {
+    ctx.send(peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
+    return;
+  }
+  if (!isValidClientId(packet.clientId)) {
+    // It would be stored, used as a broker client ID and in topics: refused at the door.
+    ctx.stats.refusedNames++;
     ctx.send(peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
     return;
   }
@@ -70,10 +76,12 @@ export function handleWillTopic(ctx: GatewayContext, session: Session, packet: W
     accept(ctx, session);
     return;
   }
-  if (packet.qos === -1 || !isValidTopicName(packet.topic) || !ctx.access.mayPublish(session.clientId, packet.topic)) {
+  const valid = isValidTopicName(packet.topic);
+  if (!valid) ctx.stats.refusedNames++;
+  if (packet.qos === -1 || !valid || !ctx.access.mayPublish(session.clientId, packet.topic)) {
     // A will on a wildcard topic would be refused by the broker when it matters most; one outside
     // the device's publish rules would be published by the gateway on its behalf.
-    if (isValidTopicName(packet.topic) && packet.qos !== -1) ctx.denied('will topic', { clientId: session.clientId, topic: packet.topic });
+    if (valid && packet.qos !== -1) ctx.denied('will topic', { clientId: session.clientId, topic: packet.topic });
     ctx.send(session.peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
     refuseConnect(ctx, session);
     return;

@@ -1,5 +1,5 @@
 import { ReturnCode, type Pubcomp, type Publish, type PublishTopic, type Puback, type Pubrec, type Pubrel } from '../../codec/packets.js';
-import { hasWildcard } from '../../topics/names.js';
+import { isValidTopicName } from '../../topics/names.js';
 import type { PredefinedTopics } from '../../topics/predefined.js';
 import type { GatewayContext } from '../context.js';
 import { awaitRelease, backOff, dequeue, settle } from '../delivery.js';
@@ -27,7 +27,8 @@ function resolveTopic(topic: PublishTopic, session: Session | undefined, predefi
       return name === undefined ? { ok: false, returnCode: ReturnCode.InvalidTopicId } : { ok: true, name };
     }
     case 'short':
-      return hasWildcard(topic.name) ? { ok: false, returnCode: ReturnCode.NotSupported } : { ok: true, name: topic.name };
+      // Two octets, but still a name the broker must accept (no wildcard, no control character).
+      return isValidTopicName(topic.name) ? { ok: true, name: topic.name } : { ok: false, returnCode: ReturnCode.NotSupported };
   }
 }
 

@@ -13,7 +13,9 @@ export function handleRegister(ctx: GatewayContext, session: Session, packet: Re
   }
   const result = session.registry.register(packet.topicName);
   if (!result.ok) {
-    // Wildcards and empty names cannot be registered; an exhausted ID space will not heal by waiting.
+    // Wildcards, empty names and names a broker would refuse cannot be registered; an exhausted ID
+    // space will not heal by waiting.
+    if (result.reason === 'invalid') ctx.stats.refusedNames++;
     ctx.send(session.peer, { type: 'regack', topicId: 0, msgId: packet.msgId, returnCode: ReturnCode.NotSupported });
     const log = result.reason === 'exhausted' ? 'warn' : 'debug';
     ctx.logger[log]({ clientId: session.clientId, topic: packet.topicName, reason: result.reason }, result.reason === 'exhausted' ? 'REGISTER refused: every topic ID of this device (0x0001-0xFFFE, less predefined ones) is in use' : 'REGISTER refused');

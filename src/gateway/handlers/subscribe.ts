@@ -1,5 +1,5 @@
 import { ReturnCode, type Subscribe, type SubscribeTopic, type Unsubscribe } from '../../codec/packets.js';
-import { hasWildcard, isValidTopicFilter } from '../../topics/names.js';
+import { hasWildcard, isValidMqttText, isValidTopicFilter, isValidTopicName } from '../../topics/names.js';
 import type { GatewayContext } from '../context.js';
 import { atTopicLimit } from './register.js';
 import { toMqttQos, type Session, type Subscription } from '../session.js';
@@ -12,10 +12,13 @@ type Target =
   | { readonly ok: false; readonly returnCode: number };
 
 /** What a SUBSCRIBE/UNSUBSCRIBE names, as an MQTT filter plus the ID SUBACK returns (§6.9). */
-function resolveTarget(session: Session, topic: SubscribeTopic, forSubscribe: boolean): Target {
+function resolveTarget(ctx: GatewayContext, session: Session, topic: SubscribeTopic, forSubscribe: boolean): Target {
   switch (topic.kind) {
     case 'name': {
-      if (!isValidTopicFilter(topic.name)) return { ok: false, returnCode: ReturnCode.NotSupported };
+      if (!isValidTopicFilter(topic.name)) {
+        if (!isValidMqttText(topic.name)) ctx.stats.refusedNames++;
+        return { ok: false, returnCode: ReturnCode.NotSupported };
+      }
       // A wildcard filter has no single ID: SUBACK says 0x0000 and REGISTER follows per topic.
       if (hasWildcard(topic.name) || !forSubscribe) return { ok: true, filter: topic.name, topicId: 0, kind: 'name' };
       const registered = session.registry.register(topic.name);
@@ -28,7 +31,11 @@ function resolveTarget(session: Session, topic: SubscribeTopic, forSubscribe: bo
     }
     case 'short':
       // Short names carry no wildcards; SUBACK's topic ID is "not relevant" for them (0x0000).
-      return hasWildcard(topic.name) ? { ok: false, returnCode: ReturnCode.NotSupported } : { ok: true, filter: topic.name, topicId: 0, kind: 'short' };
+      if (!isValidTopicName(topic.name)) {
+        if (!hasWildcard(topic.name)) ctx.stats.refusedNames++;
+        return { ok: false, returnCode: ReturnCode.NotSupported };
+      }
+      return { ok: true, filter: topic.name, topicId: 0, kind: 'short' };
   }
 }
 
@@ -44,7 +51,7 @@ export function handleSubscribe(ctx: GatewayContext, session: Session, packet: S
     reply(0, 0, ReturnCode.Congestion);
     return;
   }
-  const target = resolveTarget(session, packet.topic, true);
+  const target = resolveTarget(ctx, session, packet.topic, true);
   if (!target.ok) {
     reply(0, 0, target.returnCode);
     return;
@@ -77,7 +84,7 @@ export function handleSubscribe(ctx: GatewayContext, session: Session, packet: S
 
 /** UNSUBSCRIBE (§6.9): answered even for filters that were never subscribed. */
 export function handleUnsubscribe(ctx: GatewayContext, session: Session, packet: Unsubscribe): void {
-  const target = resolveTarget(session, packet.topic, false);
+  const target = resolveTarget(ctx, session, packet.topic, false);
   if (target.ok) {
     ctx.unsubscribe(session, target.filter);
     // The ID SUBACK gave for a plain name is released with the subscription (it counts toward maxTopics).

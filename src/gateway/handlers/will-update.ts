@@ -8,7 +8,8 @@ export function handleWillTopicUpd(ctx: GatewayContext, session: Session, packet
   if (packet.topic.length === 0) {
     session.will = undefined;
   } else if (packet.qos === -1 || !isValidTopicName(packet.topic) || !ctx.access.mayPublish(session.clientId, packet.topic)) {
-    if (isValidTopicName(packet.topic) && packet.qos !== -1) ctx.denied('will topic', { clientId: session.clientId, topic: packet.topic });
+    if (!isValidTopicName(packet.topic)) ctx.stats.refusedNames++;
+    else if (packet.qos !== -1) ctx.denied('will topic', { clientId: session.clientId, topic: packet.topic });
     ctx.send(session.peer, { type: 'willtopicresp', returnCode: ReturnCode.NotSupported });
     return;
   } else {
