@@ -158,7 +158,7 @@ export class Gateway implements GatewayContext {
     if (this.links) {
       // A sleeping device's connection carries what the broker has for it into its buffer; a
       // device with messages still held for the broker needs its connection to send them.
-      const reopen = new Set([...this.linksToReopen, ...restored.filter((session) => session.state === 'asleep').map((session) => session.clientId)]);
+      const reopen = new Set([...this.linksToReopen, ...restored.filter((session) => session.state === 'asleep' || session.state === 'active').map((session) => session.clientId)]);
       for (const clientId of reopen) {
         const session = this.sessions.get(clientId);
         if (!session) {
@@ -177,6 +177,8 @@ export class Gateway implements GatewayContext {
       this.logger.info({ radio: radio.name }, 'radio started');
     }
     this.running = true;
+    // What was on its way to a connected device when the gateway stopped goes out now.
+    for (const session of restored) if (session.state === 'active') this.pump(session);
     this.discovery.start();
     this.scheduleSupervision();
     this.scheduleAdmission();
@@ -201,8 +203,13 @@ export class Gateway implements GatewayContext {
   private async restore(): Promise<Session[]> {
     const state = await this.persistence.store.open();
     const now = this.clock.now();
-    const sessions = state.sessions.map(({ session, messages }) => fromRecord(session, messages, this.predefinedFor(session.clientId), now));
-    for (const session of sessions) this.sessions.adopt(session);
+    const radioNamed = (name: string): Radio | undefined => this.radios.find((radio) => radio.name === name);
+    const sessions = state.sessions.map(({ session, messages }) => fromRecord(session, messages, this.predefinedFor(session.clientId), now, radioNamed));
+    // Devices that were connected or asleep keep their address: their next datagram finds them.
+    for (const session of sessions) {
+      if (session.state === 'active' || session.state === 'asleep') this.sessions.add(session);
+      else this.sessions.adopt(session);
+    }
     this.upstream.restore(state.forward.filter((message) => message.link === ''));
     this.linksToReopen = this.links?.restore(state.forward.filter((message) => message.link !== '')) ?? [];
     if (sessions.length > 0) {
@@ -212,7 +219,6 @@ export class Gateway implements GatewayContext {
     return sessions;
   }
 
-  /** Transparent mode: each device's own broker connection (empty in aggregating mode). */
   /**
    * Applies what a config reload may change live in the gateway: access rules and limits. Devices
    * the new rules no longer admit are disconnected (they may not stay on by having connected
@@ -232,6 +238,7 @@ export class Gateway implements GatewayContext {
     return revoked;
   }
 
+  /** Transparent mode: each device's own broker connection (empty in aggregating mode). */
   deviceLinks(): readonly Upstream[] {
     return this.links?.list() ?? [];
   }

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import type { Radio, RadioEvents } from '../radio.js';
-import type { DurableStore, StoredMessage, StoredSession } from '../store/durable-store.js';
+import type { DurableStore, StoredMessage, StoredPeer, StoredSession } from '../store/durable-store.js';
 import type { PredefinedTopics } from '../topics/predefined.js';
-import type { Peer } from './peer.js';
+import { makePeer, type Peer } from './peer.js';
 import { Session, type OutboundMessage } from './session.js';
 
 /** Where a restored session "is" until its device shows up again: nowhere to send to. */
@@ -29,7 +29,19 @@ export function toRecord(session: Session): StoredSession {
     topics: [...session.registry.entries()],
     predefinedInUse: [...session.predefinedInUse],
     ...(released(session).length > 0 ? { qos2Received: released(session) } : {}),
+    ...(session.peer !== NOWHERE ? { peer: storedPeer(session.peer), knownTopics: session.registry.knownIds() } : {}),
   };
+}
+
+function storedPeer(peer: Peer): StoredPeer {
+  return { radio: peer.radio.name, address: peer.address, ...(peer.wirelessNodeId ? { wirelessNodeId: peer.wirelessNodeId.toString('hex') } : {}) };
+}
+
+/** The stored peer on one of this gateway's radios, or nowhere when that radio is no longer configured. */
+function restoredPeer(stored: StoredPeer | undefined, radioNamed: (name: string) => Radio | undefined): Peer {
+  const radio = stored && radioNamed(stored.radio);
+  if (!stored || !radio) return NOWHERE;
+  return makePeer(radio, stored.address, stored.wirelessNodeId === undefined ? undefined : Buffer.from(stored.wirelessNodeId, 'hex'));
 }
 
 /** QoS 2 MsgIds already PUBREC'd: after a restart, a repeated PUBLISH with one of them is not forwarded again. */
@@ -38,13 +50,16 @@ function released(session: Session): number[] {
 }
 
 /**
- * Rebuilds a session after a restart. A device that was asleep stays asleep (its sleep timer
- * starts again now); one that was connected is treated as disconnected: its link is gone with the
- * old process, and it gets its session back when it reconnects or wakes.
+ * Rebuilds a session after a restart, so the device does not notice it. One that was connected
+ * stays connected at the same radio and address, with its topic IDs and queue; its keep-alive is
+ * supervised from now. One that was asleep (or awake mid-flush) is asleep, its sleep timer
+ * starting again now. A device whose radio is no longer configured is disconnected: it gets its
+ * session back when it reconnects.
  */
-export function fromRecord(record: StoredSession, messages: readonly StoredMessage[], predefined: PredefinedTopics, now: number): Session {
-  const session = new Session(record.clientId, NOWHERE, predefined, now);
-  session.state = record.state === 'asleep' ? 'asleep' : record.state === 'lost' ? 'lost' : 'disconnected';
+export function fromRecord(record: StoredSession, messages: readonly StoredMessage[], predefined: PredefinedTopics, now: number, radioNamed: (name: string) => Radio | undefined = () => undefined): Session {
+  const peer = record.state === 'lost' || record.state === 'disconnected' ? NOWHERE : restoredPeer(record.peer, radioNamed);
+  const session = new Session(record.clientId, peer, predefined, now);
+  session.state = record.state === 'asleep' || record.state === 'awake' ? 'asleep' : record.state === 'lost' ? 'lost' : peer === NOWHERE ? 'disconnected' : 'active';
   session.cleanSession = record.cleanSession;
   session.keepAlive = record.keepAlive;
   session.sleepDuration = record.sleepDuration;
@@ -52,6 +67,7 @@ export function fromRecord(record: StoredSession, messages: readonly StoredMessa
   for (const subscription of record.subscriptions) session.subscriptions.set(subscription.filter, { ...subscription });
   for (const [name, id] of record.topics) session.registry.restore(name, id);
   for (const id of record.predefinedInUse) session.predefinedInUse.add(id);
+  if (session.state === 'active') for (const id of record.knownTopics ?? []) session.registry.markKnown(id);
   for (const msgId of record.qos2Received ?? []) session.qos2Received.set(msgId, 'received');
   for (const message of messages) {
     const restored: OutboundMessage = { topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, seq: message.seq };

@@ -56,6 +56,11 @@ export class TopicRegistry {
     this.known.add(id);
   }
 
+  /** The IDs the device has learnt in this connection (kept across a gateway restart). */
+  knownIds(): number[] {
+    return [...this.known];
+  }
+
   isKnown(id: number): boolean {
     return this.known.has(id);
   }
