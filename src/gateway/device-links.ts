@@ -1,7 +1,7 @@
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { DurableStore, StoredForward } from '../store/durable-store.js';
-import type { ForwardBudget } from '../upstream/outbox.js';
+import type { Budget } from '../budget.js';
 import { StoreAndForward } from '../upstream/store-and-forward.js';
 import type { Upstream, UpstreamMessage } from '../upstream/upstream.js';
 import type { Session, Will } from './session.js';
@@ -49,7 +49,7 @@ export class DeviceLinks {
     private readonly config: GatewayConfig,
     private readonly factory: DeviceLinkFactory,
     private readonly store: DurableStore,
-    private readonly budget: ForwardBudget,
+    private readonly budget: Budget,
     private readonly stats: GatewayStats,
     private readonly logger: Logger,
     /** Where a message from the broker for this device goes (its buffer); a promise delays the broker's ack. */

@@ -19,7 +19,7 @@ import { fromRecord, SessionPersistence } from './persistence.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { DurableStore } from '../store/durable-store.js';
 import { emptyStats, type GatewayStats } from './stats.js';
-import { ForwardBudget } from '../upstream/outbox.js';
+import { Budget } from '../budget.js';
 import { StoreAndForward } from '../upstream/store-and-forward.js';
 import { DeviceLinks, type DeviceLinkFactory } from './device-links.js';
 import { toBroker } from './identity.js';
@@ -84,7 +84,7 @@ export class Gateway implements GatewayContext {
   private readonly discovery: Discovery;
   access: AccessPolicy;
   /** Messages held for the broker on every link, against `forward.maxMessages` / `maxBytes`. */
-  private readonly budget: ForwardBudget;
+  private readonly budget: Budget;
   /** Transparent mode only: one broker connection per device. */
   private readonly links: DeviceLinks | undefined;
   private readonly persistence: SessionPersistence;
@@ -112,7 +112,7 @@ export class Gateway implements GatewayContext {
     const store = options.store ?? new MemoryStore();
     this.persistence = new SessionPersistence(store, this.logger);
     const { maxMessages, maxBytes } = this.config.forward;
-    const budget = new ForwardBudget(maxMessages, maxBytes);
+    const budget = new Budget(maxMessages, maxBytes);
     this.budget = budget;
     this.upstream = new StoreAndForward(options.upstream, { link: '', store, policy: this.config.forward, budget, stats: this.stats, logger: this.logger });
     if (this.config.broker.mode === 'transparent') {

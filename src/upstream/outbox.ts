@@ -1,25 +1,11 @@
 import type { UpstreamMessage } from './upstream.js';
+import type { Budget } from '../budget.js';
 
 /** A device message held for the broker. `durable`: also in the data directory (QoS 1/2). */
 export interface HeldMessage {
   readonly seq: number;
   readonly message: UpstreamMessage;
   readonly durable: boolean;
-}
-
-/** The bound of store-and-forward, shared by every upstream link of a gateway. */
-export class ForwardBudget {
-  count = 0;
-  bytes = 0;
-
-  constructor(
-    readonly maxMessages: number,
-    readonly maxBytes: number,
-  ) {}
-
-  hasRoomFor(bytes: number): boolean {
-    return this.count + 1 <= this.maxMessages && this.bytes + bytes <= this.maxBytes;
-  }
 }
 
 const sizeOf = (held: HeldMessage): number => held.message.payload.length;
@@ -36,7 +22,7 @@ export class Outbox {
   /** Payload bytes of the waiting messages: what dropping could free. */
   private waitingBytesTotal = 0;
 
-  constructor(private readonly budget: ForwardBudget) {}
+  constructor(private readonly budget: Budget) {}
 
   get waitingCount(): number {
     return this.waiting.length - this.head;
@@ -131,12 +117,10 @@ export class Outbox {
     this.waiting.push(held);
     this.waitingBytesTotal += sizeOf(held);
     this.nextSeq = Math.max(this.nextSeq, held.seq + 1);
-    this.budget.count++;
-    this.budget.bytes += sizeOf(held);
+    this.budget.add(sizeOf(held));
   }
 
   private release(held: HeldMessage): void {
-    this.budget.count--;
-    this.budget.bytes -= sizeOf(held);
+    this.budget.remove(sizeOf(held));
   }
 }

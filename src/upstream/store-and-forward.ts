@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import type { DurableStore, StoredForward } from '../store/durable-store.js';
 import { isValidTopicName } from '../topics/names.js';
-import { ForwardBudget, Outbox, type HeldMessage } from './outbox.js';
+import type { Budget } from '../budget.js';
+import { Outbox, type HeldMessage } from './outbox.js';
 import { InvalidTopicError, UpstreamCongestedError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
 
 export interface ForwardPolicy {
@@ -27,7 +28,7 @@ export interface StoreAndForwardOptions {
   readonly link: string;
   readonly store: DurableStore;
   readonly policy: ForwardPolicy;
-  readonly budget: ForwardBudget;
+  readonly budget: Budget;
   readonly stats: ForwardStats;
   readonly logger: Logger;
 }

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ForwardBudget, Outbox } from '../../src/upstream/outbox.js';
+import { Budget } from '../../src/budget.js';
+import { Outbox } from '../../src/upstream/outbox.js';
 
 const message = (text: string) => ({ topic: 't', payload: Buffer.from(text), qos: 1 as const, retain: false });
 
 describe('outbox of messages held for the broker', () => {
   it('hands messages over oldest first and counts them against the shared budget until acknowledged', () => {
-    const budget = new ForwardBudget(10, 1000);
+    const budget = new Budget(10, 1000);
     const outbox = new Outbox(budget);
     const held = ['a', 'bb', 'ccc'].map((text) => outbox.append(message(text), true));
     expect(held.map((h) => h.seq)).toEqual([1, 2, 3]);
@@ -19,7 +20,7 @@ describe('outbox of messages held for the broker', () => {
   });
 
   it('puts a failed message back in seq order, ahead of newer ones', () => {
-    const outbox = new Outbox(new ForwardBudget(10, 1000));
+    const outbox = new Outbox(new Budget(10, 1000));
     for (const text of ['1', '2', '3']) outbox.append(message(text), true);
     const one = outbox.takeNext()!;
     const two = outbox.takeNext()!;
@@ -29,7 +30,7 @@ describe('outbox of messages held for the broker', () => {
   });
 
   it('continues the seq after restored messages, and drops only waiting ones', () => {
-    const budget = new ForwardBudget(10, 1000);
+    const budget = new Budget(10, 1000);
     const outbox = new Outbox(budget);
     outbox.restore([{ seq: 41, message: message('old'), durable: true }]);
     expect(outbox.append(message('new'), true).seq).toBe(42);
@@ -42,7 +43,7 @@ describe('outbox of messages held for the broker', () => {
   });
 
   it('detachAll hands everything over in seq order and frees the budget', () => {
-    const budget = new ForwardBudget(10, 1000);
+    const budget = new Budget(10, 1000);
     const outbox = new Outbox(budget);
     for (const text of ['1', '2', '3']) outbox.append(message(text), true);
     outbox.takeNext();
