@@ -91,6 +91,13 @@ const limitsSchema = z.strictObject({
   maxMessageSize: withDefault(integer(16, 65535), 65507),
   /** Topic names one device may REGISTER or SUBSCRIBE to by name; beyond it REGACK/SUBACK says congestion. */
   maxTopics: withDefault(integer(1, 65_534), 1000),
+  /** Subscriptions one device may hold, wildcard filters included; beyond it SUBACK says congestion. */
+  maxSubscriptions: withDefault(integer(1, 65_534), 100),
+  /**
+   * Seconds a persistent session is kept after its device went away (lost or disconnected) before
+   * it is deleted with what was held for it; 0 = never. MQTT-SN has no expiry of its own.
+   */
+  sessionExpiry: withDefault(integer(0), 7 * 24 * 3600),
 });
 
 const bufferSchema = z.strictObject({
@@ -101,6 +108,10 @@ const bufferSchema = z.strictObject({
   overflow: withDefault(z.enum(['drop-oldest', 'drop-newest']), 'drop-oldest'),
   /** Whether QoS 0 messages are held for a sleeping device at all (the spec says all QoS; v2.0 makes QoS 0 optional). */
   qos0: withDefault(z.enum(['keep', 'drop']), 'keep'),
+  /** Messages held for all devices together; at the bound, `overflow` applies to the device the new message is for. */
+  totalMessages: withDefault(integer(1), 1_000_000),
+  /** Payload bytes held for all devices together. */
+  totalBytes: withDefault(integer(1), 128 << 20),
 });
 
 const timersSchema = z.strictObject({
@@ -170,9 +181,9 @@ export const configSchema = z.strictObject({
   /** Accept QoS -1 publishes from devices with no connection (MQTT-SN 1.2 §6.8). */
   qosMinusOne: withDefault(z.boolean(), true),
   access: withDefault(accessSchema, { addresses: {}, acl: {} }),
-  limits: withDefault(limitsSchema, { maxClients: 100_000, maxInflight: 64, maxMessageSize: 65507, maxTopics: 1000 }),
+  limits: withDefault(limitsSchema, { maxClients: 100_000, maxInflight: 64, maxMessageSize: 65507, maxTopics: 1000, maxSubscriptions: 100, sessionExpiry: 7 * 24 * 3600 }),
   /** Messages held for one device while it sleeps, is away or slow (MQTT-SN 1.2 §6.14). */
-  buffer: withDefault(bufferSchema, { maxMessages: 1000, maxBytes: 1 << 20, overflow: 'drop-oldest', qos0: 'keep' }),
+  buffer: withDefault(bufferSchema, { maxMessages: 1000, maxBytes: 1 << 20, overflow: 'drop-oldest', qos0: 'keep', totalMessages: 1_000_000, totalBytes: 128 << 20 }),
   /** Where sessions and buffered messages are kept across restarts; `none` keeps them in memory only. */
   dataDir: withDefault(z.string().check(z.minLength(1)), './data'),
   timers: withDefault(timersSchema, { retryMs: 10_000, retries: 3, keepAliveTolerance: 1.5 }),

@@ -9,6 +9,7 @@ import type { MqttQos, Upstream } from '../upstream/upstream.js';
 import type { Peer } from './peer.js';
 import type { OutboundMessage, Session, Subscription } from './session.js';
 import type { SessionStore } from './session-store.js';
+import type { Budget } from '../budget.js';
 import type { GatewayStats } from './stats.js';
 
 /** What packet handlers may use: the gateway's state and its edges, nothing global. */
@@ -18,6 +19,8 @@ export interface GatewayContext {
   readonly logger: Logger;
   readonly stats: GatewayStats;
   readonly sessions: SessionStore;
+  /** Messages held for all devices together, against buffer.totalMessages / totalBytes. */
+  readonly held: Budget;
   readonly upstream: Upstream;
   /** Who may connect, publish and subscribe (config `access`). */
   readonly access: AccessPolicy;
@@ -56,6 +59,8 @@ export interface GatewayContext {
   saveSession(session: Session): void;
   /** The device stopped answering: publish its will and apply the clean-session rules (§6.14). */
   lose(session: Session, reason: string): void;
-  /** Forgets a session entirely: subscriptions released at the broker, timers stopped. */
+  /** Forgets a session entirely: subscriptions released at the broker, timers stopped, held messages deleted. */
   destroy(session: Session): void;
+  /** Deletes a session whose device went away, to admit another (limits.maxClients) or because it expired; counted and logged. */
+  evict(session: Session, reason: 'evicted' | 'expired'): void;
 }

@@ -126,6 +126,7 @@ export function dequeue(ctx: GatewayContext, session: Session, index = 0): Outbo
   const [message] = session.outbound.splice(index, 1);
   if (!message) return undefined;
   session.outboundBytes -= message.payload.length;
+  ctx.held.remove(message.payload.length);
   if (message.seq !== undefined) ctx.forgetMessage(session, message.seq);
   return message;
 }
@@ -151,16 +152,24 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
     dropped(ctx, session, message, 'QoS 0 not kept for sleeping devices (buffer.qos0: drop)');
     return undefined;
   }
-  const full = (): boolean => session.outbound.length >= maxMessages || session.outboundBytes + message.payload.length > maxBytes;
-  while (full()) {
+  const size = message.payload.length;
+  // The device's own bound, then the gateway's: at either, the policy applies to this device's
+  // queue, so a device with a flood of messages pays for it, not the others.
+  const full = (): string | undefined =>
+    session.outbound.length >= maxMessages || session.outboundBytes + size > maxBytes
+      ? `buffer full (${maxMessages} messages / ${maxBytes} bytes)`
+      : ctx.held.hasRoomFor(size)
+        ? undefined
+        : `all buffers full (buffer.totalMessages ${ctx.held.maxMessages} / totalBytes ${ctx.held.maxBytes})`;
+  for (let reason = full(); reason !== undefined; reason = full()) {
     // Never the message on the air: its acknowledgement may be on its way.
     const oldest = session.awaiting?.kind === 'publish' || session.awaiting?.kind === 'pubrel' ? 1 : 0;
     if (overflow === 'drop-newest' || oldest >= session.outbound.length) {
-      dropped(ctx, session, message, `buffer full (${maxMessages} messages / ${maxBytes} bytes), newest dropped`);
+      dropped(ctx, session, message, `${reason}, newest dropped`);
       return undefined;
     }
     const victim = dequeue(ctx, session, oldest)!;
-    dropped(ctx, session, victim, `buffer full (${maxMessages} messages / ${maxBytes} bytes), oldest dropped`);
+    dropped(ctx, session, victim, `${reason}, oldest dropped`);
   }
   let written: Promise<void> | undefined;
   if (away && message.qos > 0) {
@@ -172,7 +181,8 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
   } else {
     session.outbound.push(message);
   }
-  session.outboundBytes += message.payload.length;
+  session.outboundBytes += size;
+  ctx.held.add(size);
   pump(ctx, session);
   return written;
 }

@@ -41,6 +41,9 @@ export interface GatewayOptions {
 
 export interface GatewayStatus {
   sessions: number;
+  /** Messages held for devices (asleep, away or slow), all together, against buffer.totalMessages / totalBytes. */
+  heldForDevices: number;
+  heldForDevicesBytes: number;
   /** Distinct filters subscribed at the broker on the shared connection. */
   filters: number;
   upstream: {
@@ -76,6 +79,7 @@ export class Gateway implements GatewayContext {
   readonly logger: Logger;
   readonly stats: GatewayStats = emptyStats();
   readonly sessions = new SessionStore();
+  readonly held: Budget;
   /** The broker link behind store-and-forward: held messages survive outages and restarts. */
   readonly upstream: StoreAndForward;
   /** What the radio measured about the frame being handled; set only while it is dispatched. */
@@ -109,6 +113,7 @@ export class Gateway implements GatewayContext {
     this.logger = options.logger;
     this.radios = options.radios;
     this.access = new AccessPolicy(this.config.access);
+    this.held = new Budget(this.config.buffer.totalMessages, this.config.buffer.totalBytes);
     const store = options.store ?? new MemoryStore();
     this.persistence = new SessionPersistence(store, this.logger);
     const { maxMessages, maxBytes } = this.config.forward;
@@ -209,7 +214,11 @@ export class Gateway implements GatewayContext {
     for (const session of sessions) {
       if (session.state === 'active' || session.state === 'asleep') this.sessions.add(session);
       else this.sessions.adopt(session);
+      this.held.count += session.outbound.length;
+      this.held.bytes += session.outboundBytes;
     }
+    // Devices that had gone, longest gone first: the order eviction and expiry take them in.
+    for (const session of sessions.filter((s) => s.state === 'lost' || s.state === 'disconnected').sort((a, b) => a.lastSeen - b.lastSeen)) this.sessions.markAway(session);
     this.upstream.restore(state.forward.filter((message) => message.link === ''));
     this.linksToReopen = this.links?.restore(state.forward.filter((message) => message.link !== '')) ?? [];
     if (sessions.length > 0) {
@@ -248,6 +257,8 @@ export class Gateway implements GatewayContext {
     const nextAttemptAt = this.upstream.nextAttemptAt;
     return {
       sessions: this.sessions.size,
+      heldForDevices: this.held.count,
+      heldForDevicesBytes: this.held.bytes,
       filters: this.shared.filters,
       upstream: {
         state: this.upstream.state,
@@ -395,16 +406,29 @@ export class Gateway implements GatewayContext {
     }
     session.state = 'lost';
     this.sessions.unbindPeer(session);
+    this.sessions.markAway(session);
     this.saveSession(session);
   }
 
   destroy(session: Session): void {
     settle(this, session);
+    this.held.count -= session.outbound.length;
+    this.held.bytes -= session.outboundBytes;
     for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter);
     this.closeLink(session);
     this.sessions.remove(session);
     session.state = 'disconnected';
     this.persistence.forget(session);
+  }
+
+  evict(session: Session, reason: 'evicted' | 'expired'): void {
+    if (reason === 'evicted') this.stats.sessionsEvicted++;
+    else this.stats.sessionsExpired++;
+    this.logger.info(
+      { clientId: session.clientId, state: session.state, silentFor: Math.round((this.clock.now() - session.lastSeen) / 1000), held: session.outbound.length },
+      reason === 'evicted' ? 'session of a device long gone deleted to admit a new device (limits.maxClients)' : 'session expired (limits.sessionExpiry) and deleted',
+    );
+    this.destroy(session);
   }
 
   /** A broker message: queue it for every device whose subscriptions match, at the granted QoS. */
@@ -447,6 +471,11 @@ export class Gateway implements GatewayContext {
   /** Keep-alive and sleep supervision (§6.14): silent for duration × tolerance means lost. */
   private supervise(): void {
     const now = this.clock.now();
+    const expiry = this.config.limits.sessionExpiry * 1000;
+    if (expiry > 0) {
+      // Oldest first; the first that has not expired ends the pass.
+      for (let gone = this.sessions.longestAway(); gone && now - gone.lastSeen > expiry; gone = this.sessions.longestAway()) this.evict(gone, 'expired');
+    }
     const tolerance = this.config.timers.keepAliveTolerance;
     for (const session of [...this.sessions.values()]) {
       const period = session.state === 'asleep' ? session.sleepDuration : session.state === 'active' || session.state === 'awake' || session.state === 'connecting' ? session.keepAlive : 0;

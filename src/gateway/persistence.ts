@@ -29,6 +29,7 @@ export function toRecord(session: Session): StoredSession {
     topics: [...session.registry.entries()],
     predefinedInUse: [...session.predefinedInUse],
     ...(released(session).length > 0 ? { qos2Received: released(session) } : {}),
+    lastSeen: session.lastSeen,
     ...(session.peer !== NOWHERE ? { peer: storedPeer(session.peer), knownTopics: session.registry.knownIds() } : {}),
   };
 }
@@ -60,6 +61,8 @@ export function fromRecord(record: StoredSession, messages: readonly StoredMessa
   const peer = record.state === 'lost' || record.state === 'disconnected' ? NOWHERE : restoredPeer(record.peer, radioNamed);
   const session = new Session(record.clientId, peer, predefined, now);
   session.state = record.state === 'asleep' || record.state === 'awake' ? 'asleep' : record.state === 'lost' ? 'lost' : peer === NOWHERE ? 'disconnected' : 'active';
+  // Away devices keep their silence (expiry); connected and sleeping ones are supervised from now.
+  if ((session.state === 'lost' || session.state === 'disconnected') && record.lastSeen !== undefined) session.lastSeen = Math.min(record.lastSeen, now);
   session.cleanSession = record.cleanSession;
   session.keepAlive = record.keepAlive;
   session.sleepDuration = record.sleepDuration;

@@ -11,6 +11,12 @@ export class SessionStore {
   private readonly byClientId = new Map<string, Session>();
   private readonly byPeer = new Map<string, Session>();
   private readonly byAddress = new Map<Radio, Map<string, Session>>();
+  /**
+   * Sessions whose device went away (lost or disconnected), in the order they went: what a full
+   * table may evict and what expires first. Entries whose session came back are skipped and
+   * dropped when met.
+   */
+  private readonly away = new Set<Session>();
 
   get(clientId: string): Session | undefined {
     return this.byClientId.get(clientId);
@@ -55,6 +61,22 @@ export class SessionStore {
   remove(session: Session): void {
     if (this.byClientId.get(session.clientId) === session) this.byClientId.delete(session.clientId);
     this.unbindPeer(session);
+    this.away.delete(session);
+  }
+
+  /** The device has gone (lost or disconnected): its session joins the end of the away list. */
+  markAway(session: Session): void {
+    this.away.delete(session);
+    this.away.add(session);
+  }
+
+  /** The session away the longest, if any is still away. */
+  longestAway(): Session | undefined {
+    for (const session of this.away) {
+      if ((session.state === 'lost' || session.state === 'disconnected') && this.byClientId.get(session.clientId) === session) return session;
+      this.away.delete(session); // it came back, or is gone
+    }
+    return undefined;
   }
 
   get size(): number {

@@ -26,6 +26,10 @@ export interface GatewayStats {
   encodeFailed: number;
   willsPublished: number;
   sessionsLost: number;
+  /** Lost or disconnected sessions deleted to admit a new device when limits.maxClients was reached. */
+  sessionsEvicted: number;
+  /** Lost or disconnected sessions deleted after limits.sessionExpiry. */
+  sessionsExpired: number;
   /**
    * Client IDs, will topics, REGISTER names and SUBSCRIBE filters refused because a broker would
    * refuse them (control characters, non-characters, invalid UTF-8, too long) and drop the gateway.
@@ -61,6 +65,8 @@ export function emptyStats(): GatewayStats {
     encodeFailed: 0,
     willsPublished: 0,
     sessionsLost: 0,
+    sessionsEvicted: 0,
+    sessionsExpired: 0,
     refusedNames: 0,
     accessDenied: 0,
     forwardStored: 0,

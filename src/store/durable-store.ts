@@ -34,6 +34,8 @@ export interface StoredSession {
   predefinedInUse: number[];
   /** MsgIds of the device's QoS 2 publishes forwarded and PUBREC'd, awaiting its PUBREL (absent: none). */
   qos2Received?: number[];
+  /** When the device was last heard from (ms since the epoch): a session away too long expires (limits.sessionExpiry). */
+  lastSeen?: number;
   /** Topic IDs the device learnt in its current connection: not registered again after a restart. */
   knownTopics?: number[];
   /** Where the device was last reached (radio URL, address, forwarder's node ID in hex), so a restart does not cut it off. */

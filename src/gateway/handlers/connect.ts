@@ -41,10 +41,15 @@ export function handleConnect(ctx: GatewayContext, peer: Peer, packet: Connect):
   let session = ctx.sessions.get(packet.clientId);
   if (!session) {
     if (ctx.sessions.size >= ctx.config.limits.maxClients) {
-      ctx.logger.warn({ clientId: packet.clientId, limit: ctx.config.limits.maxClients }, 'CONNECT refused: maxClients reached');
-      ctx.stats.congestion++;
-      ctx.send(peer, { type: 'connack', returnCode: ReturnCode.Congestion });
-      return;
+      // Room is made from the sessions of devices long gone, never from active or sleeping ones.
+      const gone = ctx.sessions.longestAway();
+      if (!gone) {
+        ctx.logger.warn({ clientId: packet.clientId, limit: ctx.config.limits.maxClients }, 'CONNECT refused: maxClients reached and every session is in use');
+        ctx.stats.congestion++;
+        ctx.send(peer, { type: 'connack', returnCode: ReturnCode.Congestion });
+        return;
+      }
+      ctx.evict(gone, 'evicted');
     }
     session = new Session(packet.clientId, peer, ctx.predefinedFor(packet.clientId), ctx.clock.now());
     ctx.sessions.add(session);

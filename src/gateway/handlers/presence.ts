@@ -59,6 +59,7 @@ export function disconnect(ctx: GatewayContext, session: Session): void {
   }
   session.state = 'disconnected';
   ctx.sessions.unbindPeer(session);
+  ctx.sessions.markAway(session);
   ctx.saveSession(session);
   ctx.closeLink(session); // its broker session stays (clean session off) and queues for it
 }

@@ -56,6 +56,13 @@ export function handleSubscribe(ctx: GatewayContext, session: Session, packet: S
     reply(0, 0, target.returnCode);
     return;
   }
+  if (!session.subscriptions.has(target.filter) && session.subscriptions.size >= ctx.config.limits.maxSubscriptions) {
+    // Wildcards count too: each is a filter the broker holds and every message is matched against.
+    ctx.stats.congestion++;
+    ctx.logger.warn({ clientId: session.clientId, filter: target.filter, limit: ctx.config.limits.maxSubscriptions }, 'SUBSCRIBE refused: the device holds limits.maxSubscriptions subscriptions');
+    reply(0, 0, ReturnCode.Congestion);
+    return;
+  }
   if (!ctx.access.maySubscribe(session.clientId, target.filter)) {
     ctx.denied('SUBSCRIBE', { clientId: session.clientId, filter: target.filter });
     reply(0, 0, ReturnCode.NotSupported);

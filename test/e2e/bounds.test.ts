@@ -1,0 +1,119 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { GatewayConfigInput } from '../../src/config/schema.js';
+import { startEmbeddedBroker } from '../../src/upstream/embedded-broker.js';
+import { BrokerClient } from '../helpers/broker-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { RawDevice } from '../helpers/raw-device.js';
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => boolean, what: string, timeoutMs = 6000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !check(); await pause(50)) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Every table and queue has a bound and a policy at it; these are the ones a device can fill. */
+describe('bounds a device cannot push the gateway past', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
+  });
+
+  async function setup(overrides: Partial<GatewayConfigInput>): Promise<{ gateway: TestGateway; url: string; open: () => Promise<RawDevice> }> {
+    const broker = await startEmbeddedBroker(0);
+    cleanup.push(() => broker.close());
+    const gateway = await startTestGateway(broker.url, overrides);
+    cleanup.push(() => gateway.stop());
+    const open = async () => {
+      const device = await RawDevice.open(gateway.port);
+      cleanup.push(async () => device.close());
+      return device;
+    };
+    return { gateway, url: broker.url, open };
+  }
+
+  it('a full client table admits a new device by deleting the longest-silent lost session, never an active one', async () => {
+    const { gateway, open } = await setup({ limits: { maxClients: 3 } });
+    const sessions = gateway.running.gateway.sessions;
+    // Two persistent sessions whose devices vanish (keep-alive 1 s: lost after 1.5 s), first "gone-1".
+    const gone1 = await open();
+    await gone1.connect('gone-1', { cleanSession: false, keepAlive: 1 });
+    await pause(300);
+    const gone2 = await open();
+    await gone2.connect('gone-2', { cleanSession: false, keepAlive: 1 });
+    const active = await open();
+    await active.connect('active-1', { keepAlive: 60 });
+    await until(() => sessions.get('gone-1')?.state === 'lost' && sessions.get('gone-2')?.state === 'lost', 'both sessions lost');
+
+    const newcomer = await open();
+    await newcomer.connect('new-1');
+    expect(sessions.get('gone-1')).toBeUndefined(); // the longest silent went
+    expect(sessions.get('gone-2')?.state).toBe('lost');
+    expect(gateway.running.gateway.stats.sessionsEvicted).toBe(1);
+
+    const second = await open();
+    await second.connect('new-2');
+    expect(sessions.get('gone-2')).toBeUndefined();
+    // Now only active sessions are left: the next device is told to come back later.
+    const third = await open();
+    third.send({ type: 'connect', will: false, cleanSession: true, protocolId: 1, duration: 60, clientId: 'new-3' });
+    expect((await third.expect('connack')).returnCode).toBe(0x01);
+    expect(sessions.get('active-1')?.state).toBe('active');
+  });
+
+  it('a persistent session whose device went away expires after limits.sessionExpiry, with what was held for it', async () => {
+    const { gateway, url, open } = await setup({ limits: { sessionExpiry: 1 } });
+    const device = await open();
+    await device.connect('short-lived', { cleanSession: false });
+    device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: 'held/#' } });
+    await device.expect('suback');
+    device.send({ type: 'disconnect' });
+    await device.expect('disconnect');
+    const publisher = await BrokerClient.connect(url);
+    cleanup.push(() => publisher.close());
+    await publisher.publish('held/one', 'kept for now', 1);
+    const gw = gateway.running.gateway;
+    await until(() => gw.held.count === 1, 'the message held for the absent device');
+    await until(() => gw.sessions.get('short-lived') === undefined, 'the session to expire', 5000);
+    expect(gw.stats.sessionsExpired).toBe(1);
+    expect(gw.held.count).toBe(0);
+  });
+
+  it('wildcard filters count against limits.maxSubscriptions: beyond it SUBACK says congestion', async () => {
+    const { gateway, open } = await setup({ limits: { maxSubscriptions: 3 } });
+    const device = await open();
+    await device.connect('greedy');
+    const codes: number[] = [];
+    for (const [msgId, name] of ['a/#', 'b/+/c', 'plain', 'd/#', 'e/+'].entries()) {
+      device.send({ type: 'subscribe', dup: false, qos: 1, msgId: msgId + 1, topic: { kind: 'name', name } });
+      codes.push((await device.expect('suback')).returnCode);
+    }
+    expect(codes).toEqual([0, 0, 0, 0x01, 0x01]);
+    // Subscribing again to one it holds is not a new subscription.
+    device.send({ type: 'subscribe', dup: false, qos: 0, msgId: 9, topic: { kind: 'name', name: 'a/#' } });
+    expect((await device.expect('suback')).returnCode).toBe(0);
+    expect(gateway.running.gateway.sessions.get('greedy')?.subscriptions.size).toBe(3);
+  });
+
+  it('buffer.totalMessages bounds what is held for all sleeping devices together; each drop is counted', async () => {
+    const { gateway, url, open } = await setup({ buffer: { maxMessages: 100, totalMessages: 5 } });
+    for (const clientId of ['sleeper-a', 'sleeper-b']) {
+      const device = await open();
+      await device.connect(clientId);
+      device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: `to/${clientId}` } });
+      await device.expect('suback');
+      device.send({ type: 'disconnect', duration: 600 });
+      await device.expect('disconnect');
+    }
+    const publisher = await BrokerClient.connect(url);
+    cleanup.push(() => publisher.close());
+    for (let i = 0; i < 4; i++) await publisher.publish('to/sleeper-a', `a${i}`, 1);
+    for (let i = 0; i < 4; i++) await publisher.publish('to/sleeper-b', `b${i}`, 1);
+    const gw = gateway.running.gateway;
+    await until(() => gw.stats.queueDropped === 3, 'three drops');
+    expect(gw.held.count).toBe(5);
+    // drop-oldest applies to the device the new message is for: b keeps its newest.
+    const heldFor = (clientId: string) => gw.sessions.get(clientId)!.outbound.map((m) => m.payload.toString());
+    expect(heldFor('sleeper-a')).toEqual(['a0', 'a1', 'a2', 'a3']);
+    expect(heldFor('sleeper-b')).toEqual(['b3']);
+  });
+});
