@@ -177,7 +177,13 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
     // holding only a few small messages), which a message held for hours would keep alive whole.
     const kept = { ...message, payload: Buffer.from(message.payload), seq: session.nextSeq++ };
     session.outbound.push(kept);
-    written = ctx.storeMessage(session, kept);
+    written = ctx.storeMessage(session, kept).catch((error: Error) => {
+      // Kept in memory and delivered while the gateway runs. The broker's acknowledgement goes out
+      // anyway: withheld, it would fill the broker's in-flight window for the shared connection
+      // and stall every other device's messages behind this device's store trouble.
+      ctx.stats.storeFailed++;
+      ctx.logger.error({ clientId: session.clientId, topic: message.topic, err: error.message }, 'message for device not stored: kept in memory only');
+    });
   } else {
     session.outbound.push(message);
   }

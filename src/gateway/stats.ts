@@ -20,6 +20,8 @@ export interface GatewayStats {
   qosMinusOneDropped: number;
   /** Messages for a device dropped because its queue was full. */
   queueDropped: number;
+  /** Messages for an absent device the store could not write: kept in memory only (lost if the gateway stops). */
+  storeFailed: number;
   /** Deliveries abandoned after the retries ran out or the device refused the topic. */
   deliveryFailed: number;
   /** Frames the gateway could not encode (e.g. too long for the radio). */
@@ -61,6 +63,7 @@ export function emptyStats(): GatewayStats {
     invalidTopic: 0,
     qosMinusOneDropped: 0,
     queueDropped: 0,
+    storeFailed: 0,
     deliveryFailed: 0,
     encodeFailed: 0,
     willsPublished: 0,
