@@ -43,6 +43,8 @@ export interface GatewayStats {
   forwardStored: number;
   /** Held messages the broker acknowledged once it was back. */
   forwardDelivered: number;
+  /** Device messages the broker closed the connection over twice in a row: dropped, never sent again (device: PUBACK "not supported"). */
+  brokerRefused: number;
   /** Held messages discarded: QoS 0 with `forward.qos0: drop`, or the oldest at the bound with `drop-oldest`. */
   forwardDropped: number;
   /** Device publishes answered "rejected: congestion" because the store for the broker was full. */
@@ -74,6 +76,7 @@ export function emptyStats(): GatewayStats {
     accessDenied: 0,
     forwardStored: 0,
     forwardDelivered: 0,
+    brokerRefused: 0,
     forwardDropped: 0,
     forwardRefused: 0,
   };

@@ -10,7 +10,8 @@ import clientModule from 'mqtt/lib/client';
 import type { Logger } from '../log.js';
 import { isValidTopicName } from '../topics/names.js';
 import { Backoff } from '../backoff.js';
-import { ConnectionRefusedError, InvalidTopicError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
+import { PoisonGuard } from './poison-guard.js';
+import { ConnectionRefusedError, InvalidTopicError, RefusedByBrokerError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
 
 type MqttClientConstructor = typeof clientModule.default;
 const MqttClientClass = ((clientModule as { default?: MqttClientConstructor }).default ?? clientModule) as MqttClientConstructor;
@@ -104,6 +105,7 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   /** Broker messages whose PUBACK waits for the handler: a clean close lets them finish first. */
   private readonly handlerWork = new Set<Promise<unknown>>();
   private readonly backoff: Backoff;
+  private readonly poison = new PoisonGuard();
   /** Filter → QoS of every subscription held, to restore on a new broker session. */
   private readonly filters = new Map<string, MqttQos>();
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -195,6 +197,20 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       );
     };
     let refused: ConnectionRefusedError | undefined;
+    // The publish a broker keeps dropping the connection over is found and taken out (PoisonGuard).
+    let established = false;
+    client.on('packetsend', (packet) => {
+      if (packet.cmd === 'publish' && packet.qos > 0 && packet.messageId !== undefined) this.poison.sent(packet.messageId, String(packet.topic));
+    });
+    client.on('packetreceive', (packet) => {
+      if ((packet.cmd === 'puback' || packet.cmd === 'pubrec') && packet.messageId !== undefined) this.poison.acknowledged(packet.messageId);
+      // MQTT.js emits 'connect' only once it has resent its stored publishes: a broker that drops
+      // the connection over one of them is seen from the CONNACK on.
+      if (packet.cmd === 'connack' && (packet.reasonCode ?? packet.returnCode ?? 0) === 0) {
+        established = true;
+        this.poison.connected();
+      }
+    });
     client.on('connect', (connack) => {
       // A new session at the broker (clean, expired, or the broker restarted without persistence)
       // has none of our subscriptions: take them again.
@@ -208,6 +224,8 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     });
     client.on('close', () => {
       if (this.closing) return;
+      if (established) this.discardIfPoison(client);
+      established = false;
       if (refused && this.options.retryRefused === false) {
         this.setState('closed', refused.message);
         return;
@@ -302,6 +320,18 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   }
 
   /** The next attempt after a lost link or a failed attempt, further away each time (with jitter). */
+  /** The connection dropped after it was up: a publish condemned by the guard leaves MQTT.js's queue and fails. */
+  private discardIfPoison(client: MqttClient): void {
+    const condemned = this.poison.dropped();
+    if (!condemned) return;
+    const { messageId, topic } = condemned;
+    const pending = client.outgoing[messageId];
+    delete client.outgoing[messageId];
+    client.outgoingStore.del({ messageId } as Parameters<MqttClient['outgoingStore']['del']>[0], () => undefined);
+    this.options.logger.error({ link: this.options.name, topic }, 'message dropped: the broker closed the connection right after it twice; it is not sent again');
+    pending?.cb(new RefusedByBrokerError(`the broker closed the connection over this message twice (topic "${topic}"); check its limits, e.g. max_packet_size`));
+  }
+
   private scheduleReconnect(client: MqttClient): void {
     if (this.reconnectTimer !== undefined && this.nextAttemptAt !== undefined) return;
     const delay = this.backoff.next();

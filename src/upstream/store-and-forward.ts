@@ -4,7 +4,7 @@ import type { DurableStore, StoredForward } from '../store/durable-store.js';
 import { isValidTopicName } from '../topics/names.js';
 import type { Budget } from '../budget.js';
 import { Outbox, type HeldMessage } from './outbox.js';
-import { InvalidTopicError, UpstreamCongestedError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
+import { InvalidTopicError, RefusedByBrokerError, UpstreamCongestedError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
 
 export interface ForwardPolicy {
   readonly overflow: 'refuse' | 'drop-oldest';
@@ -21,6 +21,8 @@ export interface ForwardStats {
   forwardDropped: number;
   /** Device publishes answered "rejected: congestion" because the store was full (`refuse`). */
   forwardRefused: number;
+  /** Device messages the broker closed the connection over twice in a row (never sent again). */
+  brokerRefused: number;
 }
 
 export interface StoreAndForwardOptions {
@@ -120,7 +122,10 @@ export class StoreAndForward extends EventEmitter<UpstreamEvents> implements Ups
   publish(message: UpstreamMessage, done?: (error?: Error) => void): void {
     // Straight through only when nothing older is waiting: per-device order holds across outages.
     if (this.inner.state === 'connected' && this.outbox.waitingCount === 0) {
-      this.inner.publish(message, done);
+      this.inner.publish(message, done && ((error) => {
+        if (error instanceof RefusedByBrokerError) this.options.stats.brokerRefused++;
+        done(error);
+      }));
       return;
     }
     this.hold(message, done);
@@ -211,10 +216,11 @@ export class StoreAndForward extends EventEmitter<UpstreamEvents> implements Ups
 
   private settled(held: HeldMessage, error: Error | undefined): void {
     if (error instanceof InvalidTopicError) {
-      // Kept by an older version, or the link refused it: it can never go out.
+      // Kept by an older version, or the link or the broker refused it: it can never go out.
       this.outbox.acknowledged(held);
       this.options.stats.forwardDropped++;
-      this.options.logger.warn({ topic: held.message.topic }, 'held message dropped: not a valid topic name');
+      if (error instanceof RefusedByBrokerError) this.options.stats.brokerRefused++;
+      this.options.logger.warn({ topic: held.message.topic, err: error.message }, 'held message dropped: the broker cannot take it');
       if (held.durable) this.options.store.deleteForward(this.options.link, held.seq).catch(() => undefined);
       return;
     }

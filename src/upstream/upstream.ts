@@ -73,5 +73,10 @@ export interface Upstream extends EventEmitter<UpstreamEvents> {
 
 /** A topic the broker cannot take (wildcard, NUL, empty): sending it would cost the whole connection. */
 export class InvalidTopicError extends Error {
-  override readonly name = 'InvalidTopicError';
+  override readonly name: string = 'InvalidTopicError';
+}
+
+/** A message the broker closed the connection over, twice in a row: it is never sent again (see PoisonGuard). */
+export class RefusedByBrokerError extends InvalidTopicError {
+  override readonly name = 'RefusedByBrokerError';
 }

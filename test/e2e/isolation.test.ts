@@ -8,6 +8,7 @@ import type { StoredMessage } from '../../src/store/durable-store.js';
 import { MqttUpstream } from '../../src/upstream/mqtt-upstream.js';
 import { BrokerClient } from '../helpers/broker-client.js';
 import { mosquittoSkipReason, startMosquitto } from '../helpers/mosquitto.js';
+import { startTestGateway } from '../helpers/gateway.js';
 import { RawDevice } from '../helpers/raw-device.js';
 
 const skip = mosquittoSkipReason();
@@ -65,5 +66,36 @@ describe.skipIf(skip)('isolation on the shared broker connection (mosquitto, in-
     // The broken device's messages were not lost either: kept in memory, and counted.
     expect(heldFor('broken')).toBe(30);
     expect(gateway.stats.storeFailed).toBe(30);
+  });
+
+  it('a message the broker drops the connection over is taken out after the second drop, not sent again in a loop', async () => {
+    const mosquitto = await startMosquitto('max_packet_size 1000\n');
+    cleanup.push(() => mosquitto.stop());
+    const gateway = await startTestGateway(mosquitto.url);
+    cleanup.push(() => gateway.stop());
+    const states: string[] = [];
+    gateway.running.gateway.upstream.on('state', (state) => states.push(state));
+    const watcher = await BrokerClient.connect(mosquitto.url);
+    cleanup.push(() => watcher.close());
+    await watcher.subscribe('#', 1);
+
+    const heavy = await RawDevice.open(gateway.port);
+    cleanup.push(async () => heavy.close());
+    await heavy.connect('heavy');
+    // Fine for the gateway (limits.maxMessageSize 65507), too large for this broker.
+    heavy.send({ type: 'publish', dup: false, qos: 1, retain: false, topic: { kind: 'short', name: 'hv' }, msgId: 1, payload: Buffer.alloc(1500, 0x61) });
+    expect(await heavy.expect('puback', 8000)).toMatchObject({ msgId: 1, returnCode: 0x03 });
+    await until(() => states.at(-1) === 'connected', () => `the link back up, states ${states.join(',')}`);
+    expect(gateway.running.gateway.stats.brokerRefused).toBe(1);
+
+    // The link stays up: no third drop, and other devices' messages get through.
+    const light = await RawDevice.open(gateway.port);
+    cleanup.push(async () => light.close());
+    await light.connect('light');
+    light.send({ type: 'publish', dup: false, qos: 1, retain: false, topic: { kind: 'short', name: 'lt' }, msgId: 2, payload: Buffer.from('small') });
+    expect((await light.expect('puback')).returnCode).toBe(0);
+    expect((await watcher.waitFor(1)).map((m) => m.topic)).toEqual(['lt']);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(states.filter((state) => state === 'offline')).toHaveLength(2);
   });
 });
