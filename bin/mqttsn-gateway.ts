@@ -7,6 +7,9 @@ import { createReloader } from '../src/reload.js';
 import { runGateway } from '../src/run.js';
 import { VERSION } from '../src/version.js';
 
+/** Longest a clean stop may take before the process exits anyway (systemd's TimeoutStopSec is 20 s). */
+const STOP_DEADLINE_MS = 10_000;
+
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 const program = new Command()
@@ -57,6 +60,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal, ...running.gateway.status() }, 'stopping');
+    // Every write has reached the OS already (the store loses nothing to a kill): a stop that hangs
+    // (a broker that never answers) must not keep a service manager waiting.
+    setTimeout(() => {
+      logger.error({ signal, afterMs: STOP_DEADLINE_MS }, 'stop did not finish in time: exiting anyway');
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
     running.stop().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -20,8 +20,24 @@ function topicForDevice(session: Session, topic: string): DeviceTopic {
 }
 
 function frameSize(message: OutboundMessage): number {
-  const size = PUBLISH_OVERHEAD + message.payload.length;
+  return withLength(PUBLISH_OVERHEAD + message.payload.length);
+}
+
+/** REGISTER (§5.4.10): length, type, topic ID, MsgId, then the name. */
+function registerSize(topic: string): number {
+  return withLength(6 + Buffer.byteLength(topic, 'utf8'));
+}
+
+/** Frames over 255 octets use the 3-octet length form (§5.2.1). */
+function withLength(size: number): number {
   return size > 255 ? size + 2 : size;
+}
+
+/** The largest frame the device's link carries, after a forwarder's encapsulation (§5.5). */
+function largestFrame(ctx: GatewayContext, session: Session): number {
+  const { peer } = session;
+  const encapsulation = peer.wirelessNodeId ? 3 + peer.wirelessNodeId.length : 0;
+  return Math.min(ctx.config.limits.maxMessageSize, peer.radio.maxFrameSize - encapsulation);
 }
 
 /**
@@ -30,7 +46,7 @@ function frameSize(message: OutboundMessage): number {
  * empty, PINGRESP ends the flush and it is asleep again.
  */
 export function pump(ctx: GatewayContext, session: Session): void {
-  const maxSize = Math.min(ctx.config.limits.maxMessageSize, session.peer.radio.maxFrameSize);
+  const maxSize = largestFrame(ctx, session);
   while (session.reachable && !session.awaiting && !session.retryTimer && session.pendingSubacks === 0) {
     const message = session.outbound[0];
     if (!message) break;
@@ -40,6 +56,12 @@ export function pump(ctx: GatewayContext, session: Session): void {
       dequeue(ctx, session);
       ctx.stats.deliveryFailed++;
       ctx.logger.debug({ clientId: session.clientId, topic: message.topic }, 'delivery abandoned');
+      continue;
+    }
+    if (!target.ready && registerSize(message.topic) > maxSize) {
+      // A topic name too long for the link to carry in a REGISTER: the delivery cannot happen.
+      dequeue(ctx, session);
+      ctx.stats.deliveryFailed++;
       continue;
     }
     if (!target.ready) {

@@ -335,6 +335,12 @@ export class Gateway implements GatewayContext {
       this.logger.warn({ peer: peer.key, packet: packet.type, err: (error as Error).message }, 'frame not sent: cannot encode');
       return;
     }
+    if (frame.length > peer.radio.maxFrameSize) {
+      // Never handed to a radio that cannot carry it (UDP would fail with EMSGSIZE).
+      this.stats.encodeFailed++;
+      this.logger.warn({ peer: peer.key, packet: packet.type, size: frame.length, max: peer.radio.maxFrameSize }, 'frame not sent: larger than the radio can carry');
+      return;
+    }
     this.stats.datagramsOut++;
     peer.radio.send(peer.address, frame);
   }

@@ -116,4 +116,22 @@ describe('bounds a device cannot push the gateway past', () => {
     expect(heldFor('sleeper-a')).toEqual(['a0', 'a1', 'a2', 'a3']);
     expect(heldFor('sleeper-b')).toEqual(['b3']);
   });
+
+  it('a delivery whose REGISTER would be larger than UDP can carry is dropped and counted; the next is delivered', async () => {
+    const { gateway, url, open } = await setup({});
+    const device = await open();
+    await device.connect('wide');
+    device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: 'long/#' } });
+    await device.expect('suback');
+    const publisher = await BrokerClient.connect(url);
+    cleanup.push(() => publisher.close());
+    await publisher.publish(`long/${'x'.repeat(65_500)}`, 'unreachable', 1); // a valid MQTT topic, too long for a REGISTER over UDP
+    await publisher.publish('long/ok', 'fits', 1);
+    const register = await device.expect('register');
+    expect(register.topicName).toBe('long/ok');
+    device.send({ type: 'regack', topicId: register.topicId, msgId: register.msgId, returnCode: 0 });
+    expect((await device.expect('publish')).payload.toString()).toBe('fits');
+    expect(gateway.running.gateway.stats.deliveryFailed).toBe(1);
+    expect(gateway.running.gateway.stats.encodeFailed).toBe(0); // not even attempted
+  });
 });
