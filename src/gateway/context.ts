@@ -10,6 +10,7 @@ import type { Peer } from './peer.js';
 import type { OutboundMessage, Session, Subscription } from './session.js';
 import type { SessionStore } from './session-store.js';
 import type { Budget } from '../budget.js';
+import type { StoredMessage } from '../store/durable-store.js';
 import type { GatewayStats } from './stats.js';
 
 /** What packet handlers may use: the gateway's state and its edges, nothing global. */
@@ -55,6 +56,8 @@ export interface GatewayContext {
   storeMessage(session: Session, message: OutboundMessage & { seq: number }): Promise<void>;
   /** Deletes a stored message (delivered or dropped). */
   forgetMessage(session: Session, seq: number): void;
+  /** Reads stored messages back (a device's spilled queue), after every write issued before. */
+  readMessages(session: Session, seqs: readonly number[]): Promise<StoredMessage[]>;
   /** Marks the session's record for saving (grouped: one write per session per event-loop turn). */
   saveSession(session: Session): void;
   /** The device stopped answering: publish its will and apply the clean-session rules (§6.14). */

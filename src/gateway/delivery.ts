@@ -1,6 +1,7 @@
 import type { PublishTopic } from '../codec/packets.js';
 import { isShortTopicName } from '../topics/names.js';
 import type { GatewayContext } from './context.js';
+import type { StoredMessage } from '../store/durable-store.js';
 import type { OutboundMessage, Session } from './session.js';
 
 /** PUBLISH header: length, type, flags, topic ID, MsgId; +2 when the 3-octet length form is needed. */
@@ -48,6 +49,11 @@ function largestFrame(ctx: GatewayContext, session: Session): number {
 export function pump(ctx: GatewayContext, session: Session): void {
   const maxSize = largestFrame(ctx, session);
   while (session.reachable && !session.awaiting && !session.retryTimer && session.pendingSubacks === 0) {
+    if (session.loading || session.spilled.count > 0) {
+      // The oldest messages are in the store: read them back first (the flush waits meanwhile).
+      if (!session.loading) loadSpilled(ctx, session);
+      return;
+    }
     const message = session.outbound[0];
     if (!message) break;
     const target = frameSize(message) > maxSize ? undefined : topicForDevice(session, message.topic);
@@ -153,6 +159,61 @@ export function dequeue(ctx: GatewayContext, session: Session, index = 0): Outbo
   return message;
 }
 
+/**
+ * The device is away (asleep, disconnected, lost): its stored messages leave memory and are only
+ * listed (about 16 bytes each). Only QoS 0 ones, which are not stored, stay in memory.
+ */
+function keepInMemory(session: Session, message: OutboundMessage): void {
+  session.outbound.push(message);
+  session.outboundBytes += message.payload.length;
+}
+
+export function spillStored(session: Session): void {
+  if (session.loading || !session.outbound.some((message) => message.seq !== undefined)) return;
+  const kept: OutboundMessage[] = [];
+  for (const message of session.outbound) {
+    if (message.seq === undefined) kept.push(message);
+    else session.spilled.push(message.seq, message.payload.length);
+  }
+  session.outbound.length = 0;
+  session.outbound.push(...kept);
+  session.outboundBytes = kept.reduce((sum, message) => sum + message.payload.length, 0);
+}
+
+/** Reads the spilled messages back to the head of the queue, then moves the queue on. */
+function loadSpilled(ctx: GatewayContext, session: Session): void {
+  session.loading = true;
+  const seqs = session.spilled.list();
+  const done = (messages: readonly StoredMessage[]): void => {
+    session.loading = false;
+    if (ctx.sessions.get(session.clientId) !== session) return; // gone meanwhile (clean CONNECT, expiry)
+    const bySeq = new Map(messages.map((message) => [message.seq, message]));
+    const restored: OutboundMessage[] = [];
+    let restoredBytes = 0;
+    for (const seq of seqs) {
+      if (session.spilled.peekSeq() !== seq) continue; // dropped at the buffer bound meanwhile
+      const { size } = session.spilled.shift()!;
+      const message = bySeq.get(seq);
+      if (!message) {
+        // Not in the store (it failed to write): counted, never silently skipped.
+        ctx.held.remove(size);
+        ctx.stats.deliveryFailed++;
+        continue;
+      }
+      restored.push({ topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, seq });
+      restoredBytes += message.payload.length;
+    }
+    session.outbound.unshift(...restored);
+    session.outboundBytes += restoredBytes;
+    if (session.reachable) pump(ctx, session);
+    else spillStored(session); // asleep again already: back to the store only
+  };
+  ctx.readMessages(session, seqs).then(done, (error: Error) => {
+    ctx.logger.error({ clientId: session.clientId, err: error.message }, 'messages held for the device cannot be read from the store');
+    done([]);
+  });
+}
+
 /** Counts and logs one message the buffer could not hold (§6.14: every drop accounted for). */
 function dropped(ctx: GatewayContext, session: Session, message: Pick<OutboundMessage, 'topic' | 'qos'>, reason: string): void {
   ctx.stats.queueDropped++;
@@ -178,12 +239,20 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
   // The device's own bound, then the gateway's: at either, the policy applies to this device's
   // queue, so a device with a flood of messages pays for it, not the others.
   const full = (): string | undefined =>
-    session.outbound.length >= maxMessages || session.outboundBytes + size > maxBytes
+    session.heldCount >= maxMessages || session.heldBytes + size > maxBytes
       ? `buffer full (${maxMessages} messages / ${maxBytes} bytes)`
       : ctx.held.hasRoomFor(size)
         ? undefined
         : `all buffers full (buffer.totalMessages ${ctx.held.maxMessages} / totalBytes ${ctx.held.maxBytes})`;
   for (let reason = full(); reason !== undefined; reason = full()) {
+    if (overflow === 'drop-oldest' && session.spilled.count > 0) {
+      // The oldest are the spilled ones.
+      const victim = session.spilled.shift()!;
+      ctx.held.remove(victim.size);
+      ctx.forgetMessage(session, victim.seq);
+      dropped(ctx, session, { topic: '(held in the store)', qos: 1 }, `${reason}, oldest dropped`);
+      continue;
+    }
     // Never the message on the air: its acknowledgement may be on its way.
     const oldest = session.awaiting?.kind === 'publish' || session.awaiting?.kind === 'pubrel' ? 1 : 0;
     if (overflow === 'drop-newest' || oldest >= session.outbound.length) {
@@ -198,7 +267,11 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
     // A copy: the broker client's payload is a view into its socket read buffer (64 KiB, often
     // holding only a few small messages), which a message held for hours would keep alive whole.
     const kept = { ...message, payload: Buffer.from(message.payload), seq: session.nextSeq++ };
-    session.outbound.push(kept);
+    // Spilled (in the store only) unless stored messages are still in memory for it: the spilled
+    // ones must stay older than those, or the order would break when they are read back.
+    const spill = !session.loading && (session.spilled.count > 0 || !session.outbound.some((held) => held.seq !== undefined));
+    if (spill) session.spilled.push(kept.seq, size);
+    else keepInMemory(session, kept);
     written = ctx.storeMessage(session, kept).catch((error: Error) => {
       // Kept in memory and delivered while the gateway runs. The broker's acknowledgement goes out
       // anyway: withheld, it would fill the broker's in-flight window for the shared connection
@@ -207,9 +280,8 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
       ctx.logger.error({ clientId: session.clientId, topic: message.topic, err: error.message }, 'message for device not stored: kept in memory only');
     });
   } else {
-    session.outbound.push(message);
+    keepInMemory(session, message);
   }
-  session.outboundBytes += size;
   ctx.held.add(size);
   pump(ctx, session);
   return written;

@@ -10,14 +10,14 @@ import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
 import type { MqttQos, Upstream, UpstreamMessage } from '../upstream/upstream.js';
 import type { GatewayContext } from './context.js';
 import { Admission, SAMPLE_MS } from './admission.js';
-import { enqueue, pump, settle } from './delivery.js';
+import { enqueue, pump, settle, spillStored } from './delivery.js';
 import { dispatch } from './dispatcher.js';
 import { makePeer, type Peer } from './peer.js';
 import { Session, type OutboundMessage, type Subscription } from './session.js';
 import { SessionStore } from './session-store.js';
 import { fromRecord, SessionPersistence } from './persistence.js';
 import { MemoryStore } from '../store/memory-store.js';
-import type { DurableStore } from '../store/durable-store.js';
+import type { DurableStore, StoredMessage } from '../store/durable-store.js';
 import { emptyStats, type GatewayStats } from './stats.js';
 import { Budget } from '../budget.js';
 import { StoreAndForward } from '../upstream/store-and-forward.js';
@@ -214,15 +214,15 @@ export class Gateway implements GatewayContext {
     for (const session of sessions) {
       if (session.state === 'active' || session.state === 'asleep') this.sessions.add(session);
       else this.sessions.adopt(session);
-      this.held.count += session.outbound.length;
-      this.held.bytes += session.outboundBytes;
+      this.held.count += session.heldCount;
+      this.held.bytes += session.heldBytes;
     }
     // Devices that had gone, longest gone first: the order eviction and expiry take them in.
     for (const session of sessions.filter((s) => s.state === 'lost' || s.state === 'disconnected').sort((a, b) => a.lastSeen - b.lastSeen)) this.sessions.markAway(session);
     this.upstream.restore(state.forward.filter((message) => message.link === ''));
     this.linksToReopen = this.links?.restore(state.forward.filter((message) => message.link !== '')) ?? [];
     if (sessions.length > 0) {
-      const buffered = sessions.reduce((sum, session) => sum + session.outbound.length, 0);
+      const buffered = sessions.reduce((sum, session) => sum + session.heldCount, 0);
       this.logger.info({ sessions: sessions.length, buffered }, 'sessions restored from the data directory');
     }
     return sessions;
@@ -353,6 +353,10 @@ export class Gateway implements GatewayContext {
     return this.persistence.storeMessage(session, message);
   }
 
+  readMessages(session: Session, seqs: readonly number[]): Promise<StoredMessage[]> {
+    return this.persistence.store.readMessages(session.clientId, seqs);
+  }
+
   forgetMessage(session: Session, seq: number): void {
     this.persistence.forgetMessage(session, seq);
   }
@@ -411,6 +415,7 @@ export class Gateway implements GatewayContext {
       return;
     }
     session.state = 'lost';
+    spillStored(session);
     this.sessions.unbindPeer(session);
     this.sessions.markAway(session);
     this.saveSession(session);
@@ -418,8 +423,8 @@ export class Gateway implements GatewayContext {
 
   destroy(session: Session): void {
     settle(this, session);
-    this.held.count -= session.outbound.length;
-    this.held.bytes -= session.outboundBytes;
+    this.held.count -= session.heldCount;
+    this.held.bytes -= session.heldBytes;
     for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter);
     this.closeLink(session);
     this.sessions.remove(session);
@@ -431,7 +436,7 @@ export class Gateway implements GatewayContext {
     if (reason === 'evicted') this.stats.sessionsEvicted++;
     else this.stats.sessionsExpired++;
     this.logger.info(
-      { clientId: session.clientId, state: session.state, silentFor: Math.round((this.clock.now() - session.lastSeen) / 1000), held: session.outbound.length },
+      { clientId: session.clientId, state: session.state, silentFor: Math.round((this.clock.now() - session.lastSeen) / 1000), held: session.heldCount },
       reason === 'evicted' ? 'session of a device long gone deleted to admit a new device (limits.maxClients)' : 'session expired (limits.sessionExpiry) and deleted',
     );
     this.destroy(session);

@@ -72,10 +72,9 @@ export function fromRecord(record: StoredSession, messages: readonly StoredMessa
   for (const id of record.predefinedInUse) session.predefinedInUse.add(id);
   if (session.state === 'active') for (const id of record.knownTopics ?? []) session.registry.markKnown(id);
   for (const msgId of record.qos2Received ?? []) session.qos2Received.set(msgId, 'received');
+  // Listed, not kept in memory: read back from the store when the device is reachable.
   for (const message of messages) {
-    const restored: OutboundMessage = { topic: message.topic, payload: message.payload, qos: message.qos, retain: message.retain, seq: message.seq };
-    session.outbound.push(restored);
-    session.outboundBytes += message.payload.length;
+    session.spilled.push(message.seq, message.payload.length);
     session.nextSeq = Math.max(session.nextSeq, message.seq + 1);
   }
   return session;

@@ -4,6 +4,7 @@ import { TopicRegistry } from '../topics/registry.js';
 import type { PredefinedTopics } from '../topics/predefined.js';
 import type { MqttQos } from '../upstream/upstream.js';
 import type { Peer } from './peer.js';
+import { SpilledMessages } from './spilled.js';
 
 /**
  * Client states as the gateway sees them (MQTT-SN 1.2 §6.14), plus `connecting` while the
@@ -71,7 +72,14 @@ export class Session {
    * never again because another device subscribed to the same filter.
    */
   readonly retainedWanted = new Map<string, { readonly until: number; readonly seen: Set<string> }>();
-  /** Messages for the device, oldest first; delivered one QoS 1 exchange at a time (§6.14 note). */
+  /**
+   * QoS 1/2 messages held for the device in the durable store only (it sleeps or is away): older
+   * than anything in `outbound`, read back when it is reachable again.
+   */
+  readonly spilled = new SpilledMessages();
+  /** Spilled messages are being read back: deliveries wait, so the order holds. */
+  loading = false;
+  /** Messages for the device in memory, oldest first; delivered one QoS 1 exchange at a time (§6.14 note). */
   readonly outbound: OutboundMessage[] = [];
   /** Payload bytes in `outbound`, for the buffer's byte limit. */
   outboundBytes = 0;
@@ -108,6 +116,15 @@ export class Session {
     const id = this.nextMsgId;
     this.nextMsgId = id === 0xffff ? 1 : id + 1;
     return id;
+  }
+
+  /** Messages held for the device, in memory and spilled. */
+  get heldCount(): number {
+    return this.outbound.length + this.spilled.count;
+  }
+
+  get heldBytes(): number {
+    return this.outboundBytes + this.spilled.bytes;
   }
 
   /** States in which messages may be sent to the device right now. */

@@ -99,6 +99,11 @@ export interface DurableStore {
   putMessage(clientId: string, message: StoredMessage): Promise<void>;
   /** Removes a delivered (or dropped) message. */
   deleteMessage(clientId: string, seq: number): Promise<void>;
+  /**
+   * Reads buffered messages back, in the order of `seqs`, after every write issued before the
+   * call (a message put just before is found, one deleted is not). Missing ones are left out.
+   */
+  readMessages(clientId: string, seqs: readonly number[]): Promise<StoredMessage[]>;
   /** Keeps a message for the broker; resolves once it reached the OS (survives kill -9). */
   putForward(message: StoredForward): Promise<void>;
   /** Removes a message the broker acknowledged (or that was dropped at the bound). */

@@ -3,7 +3,7 @@ import { ClassicLevel } from 'classic-level';
 import type { DurableStore, StoredForward, StoredMessage, StoredSession, StoredState } from './durable-store.js';
 import { GroupWriter } from './group-writer.js';
 import { loadAll, type LoadReport } from './level-load.js';
-import { encodeForward, encodeMessage, encodeSession, forwardKey, messageKey, messagePrefix, rangeEnd, sessionKey } from './records.js';
+import { decodeMessage, encodeForward, encodeMessage, encodeSession, forwardKey, messageKey, messagePrefix, rangeEnd, sessionKey } from './records.js';
 import { StoreError, checkClientId, checkSeq } from './store-error.js';
 
 /** Options of {@link LevelStore}. */
@@ -102,6 +102,24 @@ export class LevelStore implements DurableStore {
       checkSeq(seq);
       return [{ type: 'del', key: messageKey(clientId, seq) }];
     });
+  }
+
+  readMessages(clientId: string, seqs: readonly number[]): Promise<StoredMessage[]> {
+    const db = this.db;
+    let found: StoredMessage[] = [];
+    // Through the writer: reads after every write issued before, batched ones included.
+    return this.write(clientId, async (earlier) => {
+      const keys = seqs.map((seq) => messageKey(clientId, seq));
+      const stored = await db!.getMany(keys);
+      const pending = new Map(earlier.map((op) => [op.key, op]));
+      found = keys.flatMap((key, index) => {
+        const op = pending.get(key);
+        const value = op ? (op.type === 'put' ? op.value : undefined) : stored[index];
+        const message = value && decodeMessage(seqs[index]!, value);
+        return message ? [message] : [];
+      });
+      return [];
+    }).then(() => found);
   }
 
   putForward(message: StoredForward): Promise<void> {

@@ -68,6 +68,15 @@ export class MemoryStore implements DurableStore {
     this.messages.get(clientId)?.delete(seq);
   }
 
+  async readMessages(clientId: string, seqs: readonly number[]): Promise<StoredMessage[]> {
+    this.check(clientId);
+    const messages = this.messages.get(clientId);
+    return seqs.flatMap((seq) => {
+      const message = messages?.get(seq);
+      return message ? [cloneMessage(message)] : [];
+    });
+  }
+
   async putForward(message: StoredForward): Promise<void> {
     this.check(message.link, message.seq);
     checkTopic(message.topic);

@@ -90,8 +90,8 @@ describe.skipIf(skip)('BLE radio: real noble over a fake binding, real gateway, 
 
     for (const n of [1, 2, 3]) await watcher.publish('ble/sleeper/cmd', `while asleep ${n}`, 1);
     const session = gateway.running.gateway.sessions.get('ble-sleeper');
-    for (let i = 0; i < 50 && session?.outbound.length !== 3; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect({ state: session?.state, held: session?.outbound.length }).toEqual({ state: 'asleep', held: 3 });
+    for (let i = 0; i < 50 && session?.heldCount !== 3; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect({ state: session?.state, held: session?.heldCount }).toEqual({ state: 'asleep', held: 3 });
 
     device.advertise(); // awake again
     await device.whenSubscribed(5000);

@@ -112,9 +112,14 @@ describe('bounds a device cannot push the gateway past', () => {
     await until(() => gw.stats.queueDropped === 3, 'three drops');
     expect(gw.held.count).toBe(5);
     // drop-oldest applies to the device the new message is for: b keeps its newest.
-    const heldFor = (clientId: string) => gw.sessions.get(clientId)!.outbound.map((m) => m.payload.toString());
-    expect(heldFor('sleeper-a')).toEqual(['a0', 'a1', 'a2', 'a3']);
-    expect(heldFor('sleeper-b')).toEqual(['b3']);
+    // Asleep: what is held for them is in the store, listed in memory.
+    const heldFor = async (clientId: string): Promise<string[]> => {
+      const session = gw.sessions.get(clientId)!;
+      expect(session.outbound).toEqual([]);
+      return (await gw.readMessages(session, session.spilled.list())).map((m) => m.payload.toString());
+    };
+    expect(await heldFor('sleeper-a')).toEqual(['a0', 'a1', 'a2', 'a3']);
+    expect(await heldFor('sleeper-b')).toEqual(['b3']);
   });
 
   it('a delivery whose REGISTER would be larger than UDP can carry is dropped and counted; the next is delivered', async () => {

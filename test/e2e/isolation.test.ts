@@ -61,7 +61,7 @@ describe.skipIf(skip)('isolation on the shared broker connection (mosquitto, in-
     for (let i = 0; i < 30; i++) await publisher.publish(`x/${i}`, `for broken ${i}`, 1);
     for (let i = 0; i < 10; i++) await publisher.publish(`y/${i}`, `for healthy ${i}`, 1);
 
-    const heldFor = (clientId: string): number => gateway.sessions.get(clientId)?.outbound.length ?? 0;
+    const heldFor = (clientId: string): number => gateway.sessions.get(clientId)?.heldCount ?? 0;
     await until(() => heldFor('healthy') === 10, () => `10 messages for the healthy device, got ${heldFor('healthy')} (broken: ${heldFor('broken')})`);
     // The broken device's messages were not lost either: kept in memory, and counted.
     expect(heldFor('broken')).toBe(30);

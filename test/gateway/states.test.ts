@@ -53,6 +53,12 @@ describe('client state machine (MQTT-SN 1.2 §6.14)', () => {
     return radio.take(from);
   };
   const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 150));
+  /** Like send, for a wake-up: what was held for a sleeping device is read back from the store first. */
+  const exchange = async (packet: Packet, from = DEV): Promise<Packet[]> => {
+    radio.inject(from, packet);
+    await new Promise((resolve) => setImmediate(resolve));
+    return radio.take(from);
+  };
 
   function connect(keepAlive = 10, cleanSession = true, from = DEV): void {
     const out = send({ type: 'connect', will: true, cleanSession, protocolId: 1, duration: keepAlive, clientId: ID }, from);
@@ -118,7 +124,7 @@ describe('client state machine (MQTT-SN 1.2 §6.14)', () => {
     await watcher.publish('st', 'queued', 1);
     await settle();
     expect(radio.take(DEV)).toEqual([]);
-    const out = send({ type: 'pingreq', clientId: ID });
+    const out = await exchange({ type: 'pingreq', clientId: ID });
     expect(out.map((p) => p.type)).toEqual(['publish']);
     expect(state()).toBe('awake');
     const publish = out[0] as Extract<Packet, { type: 'publish' }>;
@@ -159,7 +165,7 @@ describe('client state machine (MQTT-SN 1.2 §6.14)', () => {
     send({ type: 'disconnect', duration: 20 });
     await watcher.publish('st', 'while asleep', 1);
     await settle();
-    const out = send({ type: 'connect', will: false, cleanSession: false, protocolId: 1, duration: 10, clientId: ID });
+    const out = await exchange({ type: 'connect', will: false, cleanSession: false, protocolId: 1, duration: 10, clientId: ID });
     expect(out.map((p) => p.type)).toEqual(['connack', 'publish']);
     expect(state()).toBe('active');
   });
@@ -171,12 +177,12 @@ describe('client state machine (MQTT-SN 1.2 §6.14)', () => {
     await watcher.publish('st', 'one', 1);
     await watcher.publish('st', 'two', 1);
     await settle();
-    const first = send({ type: 'pingreq', clientId: ID });
+    const first = await exchange({ type: 'pingreq', clientId: ID });
     expect(first.map((p) => p.type)).toEqual(['publish']);
     // No PUBACK: the device goes back to sleep.
     expect(send({ type: 'disconnect', duration: 30 })).toEqual([{ type: 'disconnect' }]);
     expect(state()).toBe('asleep');
-    const again = send({ type: 'pingreq', clientId: ID });
+    const again = await exchange({ type: 'pingreq', clientId: ID });
     const publish = again[0] as Extract<Packet, { type: 'publish' }>;
     expect(publish.payload.toString()).toBe('one');
     const next = send({ type: 'puback', topicId: 0, msgId: publish.msgId, returnCode: 0 });
@@ -192,7 +198,7 @@ describe('client state machine (MQTT-SN 1.2 §6.14)', () => {
     send({ type: 'disconnect', duration: 30 });
     await watcher.publish('st', 'unanswered', 1);
     await settle();
-    send({ type: 'pingreq', clientId: ID });
+    await exchange({ type: 'pingreq', clientId: ID });
     clock.advance(2_000);
     expect(state()).toBeUndefined(); // clean session: lost and gone
     await watcher.waitFor(1, (m) => m.topic === `wills/${ID}`);
@@ -205,16 +211,16 @@ describe('client state machine (MQTT-SN 1.2 §6.14)', () => {
     await watcher.publish('st', 'a', 1);
     await watcher.publish('st', 'b', 1);
     await settle();
-    send({ type: 'pingreq', clientId: ID });
+    await exchange({ type: 'pingreq', clientId: ID });
     expect(state()).toBe('awake'); // waiting for the PUBACK of the first message
     expect(send({ type: 'disconnect' })).toEqual([{ type: 'disconnect' }]);
     expect(state()).toBe('disconnected');
     send({ type: 'connect', will: false, cleanSession: false, protocolId: 1, duration: 10, clientId: ID });
     expect(state()).toBe('active');
     send({ type: 'disconnect', duration: 30 });
-    send({ type: 'pingreq', clientId: ID });
+    await exchange({ type: 'pingreq', clientId: ID });
     expect(state()).toBe('awake');
-    const out = send({ type: 'connect', will: false, cleanSession: false, protocolId: 1, duration: 10, clientId: ID });
+    const out = await exchange({ type: 'connect', will: false, cleanSession: false, protocolId: 1, duration: 10, clientId: ID });
     expect(out.map((p) => p.type)).toEqual(['connack', 'publish']); // the unacknowledged one again
     expect(state()).toBe('active');
   });

@@ -101,6 +101,19 @@ export function storeContract(name: string, makeStore: (dir: string) => DurableS
       expect(messagesOf(state, 'b')).toEqual([message(4, Buffer.from('b4')), message(9, Buffer.from('b9'))]);
     });
 
+    it('readMessages reads back the seqs asked for, in that order, after every earlier write, without waiting for them', async () => {
+      await store.putSession(session('dev'));
+      for (const seq of [1, 2, 3]) await store.putMessage('dev', message(seq, Buffer.from(`m${seq}`)));
+      // Issued without awaiting, as the gateway does: the read still sees them.
+      void store.putMessage('dev', message(4, Buffer.from('m4')));
+      void store.deleteMessage('dev', 2);
+      const read = await store.readMessages('dev', [1, 2, 3, 4, 7]);
+      expect(read).toEqual([message(1, Buffer.from('m1')), message(3, Buffer.from('m3')), message(4, Buffer.from('m4'))]);
+      expect(await store.readMessages('nobody', [1])).toEqual([]);
+      await restart();
+      expect((await store.readMessages('dev', [4, 1])).map((m) => m.seq)).toEqual([4, 1]);
+    });
+
     it('deleteMessage removes one message; an unknown seq is harmless', async () => {
       await store.putSession(session('dev'));
       for (const seq of [1, 2, 3]) await store.putMessage('dev', message(seq));

@@ -150,4 +150,8 @@ function resetSession(ctx: GatewayContext, session: Session): void {
   session.registeredNames.clear();
   session.will = undefined;
   while (session.outbound.length > 0) dequeue(ctx, session);
+  for (let spilled = session.spilled.shift(); spilled; spilled = session.spilled.shift()) {
+    ctx.held.remove(spilled.size);
+    ctx.forgetMessage(session, spilled.seq);
+  }
 }

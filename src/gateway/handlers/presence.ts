@@ -1,6 +1,6 @@
 import type { Disconnect, PingReq } from '../../codec/packets.js';
 import type { GatewayContext } from '../context.js';
-import { settle } from '../delivery.js';
+import { settle, spillStored } from '../delivery.js';
 import type { Peer } from '../peer.js';
 import type { Session } from '../session.js';
 
@@ -45,6 +45,7 @@ export function handleDisconnect(ctx: GatewayContext, peer: Peer, packet: Discon
     session.state = 'asleep';
     session.sleepDuration = packet.duration;
     session.lastSeen = ctx.clock.now();
+    spillStored(session); // what is held for it waits in the store, not in memory
     ctx.saveSession(session);
     return;
   }
@@ -58,6 +59,7 @@ export function disconnect(ctx: GatewayContext, session: Session): void {
     return;
   }
   session.state = 'disconnected';
+  spillStored(session);
   ctx.sessions.unbindPeer(session);
   ctx.sessions.markAway(session);
   ctx.saveSession(session);
