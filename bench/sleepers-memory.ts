@@ -55,5 +55,16 @@ console.log(`log ${logBytes} bytes`);
 await pub.endAsync();
 gw.kill('SIGTERM');
 await new Promise((r) => gw.on('exit', r));
+if (process.env.RESTART) {
+  // A restart over everything held: how much memory reading it back takes.
+  const again = spawn(process.execPath, [bundle, '--broker', mosquitto.url, '--radio', `udp://127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const t2 = Date.now();
+  await new Promise<void>((resolve) => again.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); }));
+  const status = readFileSync(`/proc/${again.pid}/status`, 'utf8');
+  const kib = (field: string): number => Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))![1]) / 1024;
+  console.log(`restart: ready in ${Date.now() - t2} ms, RSS ${kib('VmRSS').toFixed(1)} MiB, peak ${kib('VmHWM').toFixed(1)} MiB`);
+  again.kill('SIGTERM');
+  await new Promise((r) => again.on('exit', r));
+}
 await mosquitto.stop();
 process.exit(0);

@@ -5,6 +5,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { FrameMeta, Radio } from '../radio.js';
 import { topicMatches } from '../topics/match.js';
+import { hasAcceptableDepth, MAX_TOPIC_LEVELS } from '../topics/names.js';
 import { PredefinedTopics } from '../topics/predefined.js';
 import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
 import type { MqttQos, Upstream, UpstreamMessage } from '../upstream/upstream.js';
@@ -94,7 +95,7 @@ export class Gateway implements GatewayContext {
   private readonly persistence: SessionPersistence;
   private readonly radios: readonly Radio[];
   /** Topic filter → sessions subscribed to it, for routing broker messages. */
-  private readonly routes = new QlobberDedup<Session>({ separator: '/', wildcard_one: '+', wildcard_some: '#', match_empty_levels: true });
+  private readonly routes = new QlobberDedup<Session>({ separator: '/', wildcard_one: '+', wildcard_some: '#', match_empty_levels: true, max_words: MAX_TOPIC_LEVELS });
   private readonly globalPredefined: PredefinedTopics;
   private readonly clientPredefined = new Map<string, PredefinedTopics>();
   private supervisionTimer: TimerHandle | undefined;
@@ -444,6 +445,8 @@ export class Gateway implements GatewayContext {
 
   /** A broker message: queue it for every device whose subscriptions match, at the granted QoS. */
   private route(message: UpstreamMessage): Promise<unknown> | undefined {
+    // Deeper than the matcher takes (another MQTT client published it): no device can be reached.
+    if (!hasAcceptableDepth(message.topic)) return undefined;
     const sessions = this.routes.match(message.topic);
     if (sessions.size === 0) return undefined;
     const payload = message.payload;

@@ -16,6 +16,14 @@ describe('text a broker accepts', () => {
     expect(isValidMqttText('é'.repeat(32_768))).toBe(false); // 65,536 octets in 32,768 characters
   });
 
+  it('refuses topics and filters deeper than 100 levels (mosquitto drops the connection past 200; the matcher stops at 100)', () => {
+    expect(isValidTopicName('a/'.repeat(99) + 'z')).toBe(true); // 100 levels
+    expect(isValidTopicName('a/'.repeat(100) + 'z')).toBe(false); // 101
+    expect(isValidTopicFilter('a/'.repeat(99) + '#')).toBe(true);
+    expect(isValidTopicFilter('a/'.repeat(150) + '#')).toBe(false);
+    expect(isValidTopicName('x'.repeat(5000))).toBe(true); // long is fine, deep is not
+  });
+
   it('names, filters and client IDs use it', () => {
     expect(isValidTopicName('a/\tb')).toBe(false);
     expect(isValidTopicFilter('a/\u0085/#')).toBe(false);

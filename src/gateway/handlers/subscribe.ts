@@ -1,5 +1,5 @@
 import { ReturnCode, type Subscribe, type SubscribeTopic, type Unsubscribe } from '../../codec/packets.js';
-import { hasWildcard, isValidMqttText, isValidTopicFilter, isValidTopicName } from '../../topics/names.js';
+import { hasAcceptableDepth, hasWildcard, isValidMqttText, isValidTopicFilter, isValidTopicName } from '../../topics/names.js';
 import type { GatewayContext } from '../context.js';
 import { atTopicLimit } from './register.js';
 import { toMqttQos, type Session, type Subscription } from '../session.js';
@@ -16,7 +16,7 @@ function resolveTarget(ctx: GatewayContext, session: Session, topic: SubscribeTo
   switch (topic.kind) {
     case 'name': {
       if (!isValidTopicFilter(topic.name)) {
-        if (!isValidMqttText(topic.name)) ctx.stats.refusedNames++;
+        if (!isValidMqttText(topic.name) || !hasAcceptableDepth(topic.name)) ctx.stats.refusedNames++;
         return { ok: false, returnCode: ReturnCode.NotSupported };
       }
       // A wildcard filter has no single ID: SUBACK says 0x0000 and REGISTER follows per topic.
