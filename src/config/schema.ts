@@ -112,6 +112,13 @@ const bufferSchema = z.strictObject({
   totalMessages: withDefault(integer(1), 1_000_000),
   /** Payload bytes held for all devices together. */
   totalBytes: withDefault(integer(1), 128 << 20),
+  /**
+   * Of those, messages held in memory (for devices that are connected but slow, QoS 0 for sleepers,
+   * or everything without a data directory): each costs a few hundred bytes of RAM. At the bound,
+   * `overflow` applies to the device the new message is for.
+   */
+  memoryMessages: withDefault(integer(1), 50_000),
+  memoryBytes: withDefault(integer(1), 32 << 20),
 });
 
 const timersSchema = z.strictObject({
@@ -183,7 +190,7 @@ export const configSchema = z.strictObject({
   access: withDefault(accessSchema, { addresses: {}, acl: {} }),
   limits: withDefault(limitsSchema, { maxClients: 100_000, maxInflight: 64, maxMessageSize: 65507, maxTopics: 1000, maxSubscriptions: 100, sessionExpiry: 7 * 24 * 3600 }),
   /** Messages held for one device while it sleeps, is away or slow (MQTT-SN 1.2 §6.14). */
-  buffer: withDefault(bufferSchema, { maxMessages: 1000, maxBytes: 1 << 20, overflow: 'drop-oldest', qos0: 'keep', totalMessages: 1_000_000, totalBytes: 128 << 20 }),
+  buffer: withDefault(bufferSchema, { maxMessages: 1000, maxBytes: 1 << 20, overflow: 'drop-oldest', qos0: 'keep', totalMessages: 1_000_000, totalBytes: 128 << 20, memoryMessages: 50_000, memoryBytes: 32 << 20 }),
   /** Where sessions and buffered messages are kept across restarts; `none` keeps them in memory only. */
   dataDir: withDefault(z.string().check(z.minLength(1)), './data'),
   timers: withDefault(timersSchema, { retryMs: 10_000, retries: 3, keepAliveTolerance: 1.5 }),

@@ -22,6 +22,8 @@ export interface GatewayContext {
   readonly sessions: SessionStore;
   /** Messages held for all devices together, against buffer.totalMessages / totalBytes. */
   readonly held: Budget;
+  /** Of those, the ones in memory (not spilled to the store), against buffer.memoryMessages / memoryBytes. */
+  readonly heldInMemory: Budget;
   readonly upstream: Upstream;
   /** Who may connect, publish and subscribe (config `access`). */
   readonly access: AccessPolicy;

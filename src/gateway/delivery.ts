@@ -155,6 +155,7 @@ export function dequeue(ctx: GatewayContext, session: Session, index = 0): Outbo
   if (!message) return undefined;
   session.outboundBytes -= message.payload.length;
   ctx.held.remove(message.payload.length);
+  ctx.heldInMemory.remove(message.payload.length);
   if (message.seq !== undefined) ctx.forgetMessage(session, message.seq);
   return message;
 }
@@ -163,17 +164,21 @@ export function dequeue(ctx: GatewayContext, session: Session, index = 0): Outbo
  * The device is away (asleep, disconnected, lost): its stored messages leave memory and are only
  * listed (about 16 bytes each). Only QoS 0 ones, which are not stored, stay in memory.
  */
-function keepInMemory(session: Session, message: OutboundMessage): void {
+function keepInMemory(ctx: GatewayContext, session: Session, message: OutboundMessage): void {
   session.outbound.push(message);
   session.outboundBytes += message.payload.length;
+  ctx.heldInMemory.add(message.payload.length);
 }
 
-export function spillStored(session: Session): void {
+export function spillStored(ctx: GatewayContext, session: Session): void {
   if (session.loading || !session.outbound.some((message) => message.seq !== undefined)) return;
   const kept: OutboundMessage[] = [];
   for (const message of session.outbound) {
     if (message.seq === undefined) kept.push(message);
-    else session.spilled.push(message.seq, message.payload.length);
+    else {
+      session.spilled.push(message.seq, message.payload.length);
+      ctx.heldInMemory.remove(message.payload.length);
+    }
   }
   session.outbound.length = 0;
   session.outbound.push(...kept);
@@ -205,8 +210,10 @@ function loadSpilled(ctx: GatewayContext, session: Session): void {
     }
     session.outbound.unshift(...restored);
     session.outboundBytes += restoredBytes;
+    ctx.heldInMemory.count += restored.length;
+    ctx.heldInMemory.bytes += restoredBytes;
     if (session.reachable) pump(ctx, session);
-    else spillStored(session); // asleep again already: back to the store only
+    else spillStored(ctx, session); // asleep again already: back to the store only
   };
   ctx.readMessages(session, seqs).then(done, (error: Error) => {
     ctx.logger.error({ clientId: session.clientId, err: error.message }, 'messages held for the device cannot be read from the store');
@@ -236,16 +243,20 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
     return undefined;
   }
   const size = message.payload.length;
-  // The device's own bound, then the gateway's: at either, the policy applies to this device's
-  // queue, so a device with a flood of messages pays for it, not the others.
-  const full = (): string | undefined =>
-    session.heldCount >= maxMessages || session.heldBytes + size > maxBytes
-      ? `buffer full (${maxMessages} messages / ${maxBytes} bytes)`
-      : ctx.held.hasRoomFor(size)
-        ? undefined
-        : `all buffers full (buffer.totalMessages ${ctx.held.maxMessages} / totalBytes ${ctx.held.maxBytes})`;
-  for (let reason = full(); reason !== undefined; reason = full()) {
-    if (overflow === 'drop-oldest' && session.spilled.count > 0) {
+  // Spilled (in the store only) unless stored messages are still in memory for it: the spilled
+  // ones must stay older than those, or the order would break when they are read back.
+  const spills = (): boolean => away && message.qos > 0 && !session.loading && (session.spilled.count > 0 || !session.outbound.some((held) => held.seq !== undefined));
+  // The device's own bound, then the gateway's (all messages; those in memory): at any of them,
+  // the policy applies to this device's queue, so a device with a flood of messages pays for it.
+  const full = (): { reason: string; memory: boolean } | undefined => {
+    if (session.heldCount >= maxMessages || session.heldBytes + size > maxBytes) return { reason: `buffer full (${maxMessages} messages / ${maxBytes} bytes)`, memory: false };
+    if (!ctx.held.hasRoomFor(size)) return { reason: `all buffers full (buffer.totalMessages ${ctx.held.maxMessages} / totalBytes ${ctx.held.maxBytes})`, memory: false };
+    if (!spills() && !ctx.heldInMemory.hasRoomFor(size)) return { reason: `memory for held messages full (buffer.memoryMessages ${ctx.heldInMemory.maxMessages} / memoryBytes ${ctx.heldInMemory.maxBytes})`, memory: true };
+    return undefined;
+  };
+  for (let bound = full(); bound !== undefined; bound = full()) {
+    const { reason } = bound;
+    if (overflow === 'drop-oldest' && session.spilled.count > 0 && !bound.memory) {
       // The oldest are the spilled ones.
       const victim = session.spilled.shift()!;
       ctx.held.remove(victim.size);
@@ -267,11 +278,8 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
     // A copy: the broker client's payload is a view into its socket read buffer (64 KiB, often
     // holding only a few small messages), which a message held for hours would keep alive whole.
     const kept = { ...message, payload: Buffer.from(message.payload), seq: session.nextSeq++ };
-    // Spilled (in the store only) unless stored messages are still in memory for it: the spilled
-    // ones must stay older than those, or the order would break when they are read back.
-    const spill = !session.loading && (session.spilled.count > 0 || !session.outbound.some((held) => held.seq !== undefined));
-    if (spill) session.spilled.push(kept.seq, size);
-    else keepInMemory(session, kept);
+    if (spills()) session.spilled.push(kept.seq, size);
+    else keepInMemory(ctx, session, kept);
     written = ctx.storeMessage(session, kept).catch((error: Error) => {
       // Kept in memory and delivered while the gateway runs. The broker's acknowledgement goes out
       // anyway: withheld, it would fill the broker's in-flight window for the shared connection
@@ -280,7 +288,7 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
       ctx.logger.error({ clientId: session.clientId, topic: message.topic, err: error.message }, 'message for device not stored: kept in memory only');
     });
   } else {
-    keepInMemory(session, message);
+    keepInMemory(ctx, session, message);
   }
   ctx.held.add(size);
   pump(ctx, session);

@@ -45,6 +45,8 @@ export interface GatewayStatus {
   /** Messages held for devices (asleep, away or slow), all together, against buffer.totalMessages / totalBytes. */
   heldForDevices: number;
   heldForDevicesBytes: number;
+  /** Of those, held in memory (the rest wait in the store), against buffer.memoryMessages / memoryBytes. */
+  heldForDevicesInMemory: number;
   /** Distinct filters subscribed at the broker on the shared connection. */
   filters: number;
   upstream: {
@@ -81,6 +83,7 @@ export class Gateway implements GatewayContext {
   readonly stats: GatewayStats = emptyStats();
   readonly sessions = new SessionStore();
   readonly held: Budget;
+  readonly heldInMemory: Budget;
   /** The broker link behind store-and-forward: held messages survive outages and restarts. */
   readonly upstream: StoreAndForward;
   /** What the radio measured about the frame being handled; set only while it is dispatched. */
@@ -115,6 +118,7 @@ export class Gateway implements GatewayContext {
     this.radios = options.radios;
     this.access = new AccessPolicy(this.config.access);
     this.held = new Budget(this.config.buffer.totalMessages, this.config.buffer.totalBytes);
+    this.heldInMemory = new Budget(this.config.buffer.memoryMessages, this.config.buffer.memoryBytes);
     const store = options.store ?? new MemoryStore();
     this.persistence = new SessionPersistence(store, this.logger);
     const { maxMessages, maxBytes } = this.config.forward;
@@ -260,6 +264,7 @@ export class Gateway implements GatewayContext {
       sessions: this.sessions.size,
       heldForDevices: this.held.count,
       heldForDevicesBytes: this.held.bytes,
+      heldForDevicesInMemory: this.heldInMemory.count,
       filters: this.shared.filters,
       upstream: {
         state: this.upstream.state,
@@ -416,7 +421,7 @@ export class Gateway implements GatewayContext {
       return;
     }
     session.state = 'lost';
-    spillStored(session);
+    spillStored(this, session);
     this.sessions.unbindPeer(session);
     this.sessions.markAway(session);
     this.saveSession(session);
@@ -426,6 +431,8 @@ export class Gateway implements GatewayContext {
     settle(this, session);
     this.held.count -= session.heldCount;
     this.held.bytes -= session.heldBytes;
+    this.heldInMemory.count -= session.outbound.length;
+    this.heldInMemory.bytes -= session.outboundBytes;
     for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter);
     this.closeLink(session);
     this.sessions.remove(session);

@@ -139,4 +139,26 @@ describe('bounds a device cannot push the gateway past', () => {
     expect(gateway.running.gateway.stats.deliveryFailed).toBe(1);
     expect(gateway.running.gateway.stats.encodeFailed).toBe(0); // not even attempted
   });
+
+  it('buffer.memoryMessages bounds what is held in memory for connected devices that do not keep up', async () => {
+    const { gateway, url, open } = await setup({ buffer: { memoryMessages: 6 } });
+    for (const clientId of ['slow-a', 'slow-b']) {
+      const device = await open();
+      await device.connect(clientId);
+      device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: `to/${clientId}` } });
+      await device.expect('suback'); // and never answers a PUBLISH
+    }
+    const publisher = await BrokerClient.connect(url);
+    cleanup.push(() => publisher.close());
+    for (let i = 0; i < 5; i++) await publisher.publish('to/slow-a', `a${i}`, 1);
+    for (let i = 0; i < 5; i++) await publisher.publish('to/slow-b', `b${i}`, 1);
+    const gw = gateway.running.gateway;
+    await until(() => gw.stats.queueDropped === 4, 'four drops');
+    expect(gw.heldInMemory.count).toBe(6);
+    expect(gw.status().heldForDevicesInMemory).toBe(6);
+    // slow-b pays for its own flood: its message on the air stays, the rest of the flood is dropped.
+    const held = (clientId: string) => gw.sessions.get(clientId)!.outbound.map((m) => m.payload.toString());
+    expect(held('slow-a')).toEqual(['a0', 'a1', 'a2', 'a3', 'a4']);
+    expect(held('slow-b')).toEqual(['b0']);
+  });
 });

@@ -45,7 +45,7 @@ export function handleDisconnect(ctx: GatewayContext, peer: Peer, packet: Discon
     session.state = 'asleep';
     session.sleepDuration = packet.duration;
     session.lastSeen = ctx.clock.now();
-    spillStored(session); // what is held for it waits in the store, not in memory
+    spillStored(ctx, session); // what is held for it waits in the store, not in memory
     ctx.saveSession(session);
     return;
   }
@@ -59,7 +59,7 @@ export function disconnect(ctx: GatewayContext, session: Session): void {
     return;
   }
   session.state = 'disconnected';
-  spillStored(session);
+  spillStored(ctx, session);
   ctx.sessions.unbindPeer(session);
   ctx.sessions.markAway(session);
   ctx.saveSession(session);
