@@ -58,6 +58,8 @@ export interface GatewayContext {
   storeMessage(session: Session, message: OutboundMessage & { seq: number }): Promise<void>;
   /** Deletes a stored message (delivered or dropped). */
   forgetMessage(session: Session, seq: number): void;
+  /** Writes waiting in the durable store: beyond MAX_STORE_BACKLOG, messages for absent devices are dropped, not queued. */
+  storeBacklog(): number;
   /** Reads stored messages back (a device's spilled queue), after every write issued before. */
   readMessages(session: Session, seqs: readonly number[]): Promise<StoredMessage[]>;
   /** Marks the session's record for saving (grouped: one write per session per event-loop turn). */

@@ -6,6 +6,8 @@ import type { OutboundMessage, Session } from './session.js';
 
 /** PUBLISH header: length, type, flags, topic ID, MsgId; +2 when the 3-octet length form is needed. */
 const PUBLISH_OVERHEAD = 7;
+/** Writes waiting in the store beyond which messages for absent devices are dropped rather than queued. */
+export const MAX_STORE_BACKLOG = 10_000;
 
 type DeviceTopic = { readonly ready: true; readonly topic: PublishTopic } | { readonly ready: false; readonly topicId: number } | undefined;
 
@@ -243,6 +245,13 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
     return undefined;
   }
   const size = message.payload.length;
+  if (away && message.qos > 0 && ctx.storeBacklog() > MAX_STORE_BACKLOG) {
+    // The disk cannot keep up (a flood fanned out to many absent subscribers): queueing more
+    // writes would only grow memory and starve everyone else. This message is dropped for this
+    // absent device, counted, and acknowledged to the broker.
+    dropped(ctx, session, message, `the store is behind (${MAX_STORE_BACKLOG} writes waiting), newest dropped`);
+    return undefined;
+  }
   // Spilled (in the store only) unless stored messages are still in memory for it: the spilled
   // ones must stay older than those, or the order would break when they are read back.
   const spills = (): boolean => away && message.qos > 0 && !session.loading && (session.spilled.count > 0 || !session.outbound.some((held) => held.seq !== undefined));

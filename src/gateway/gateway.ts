@@ -359,6 +359,10 @@ export class Gateway implements GatewayContext {
     return this.persistence.storeMessage(session, message);
   }
 
+  storeBacklog(): number {
+    return this.persistence.store.backlog;
+  }
+
   readMessages(session: Session, seqs: readonly number[]): Promise<StoredMessage[]> {
     return this.persistence.store.readMessages(session.clientId, seqs);
   }

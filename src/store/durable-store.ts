@@ -89,6 +89,8 @@ export interface StoredState {
  * missing at `open()` cannot be delivered and are discarded there.
  */
 export interface DurableStore {
+  /** Writes issued and not yet done (0 for a store that writes at once). */
+  readonly backlog: number;
   /** Opens (creating the directory if needed) and loads everything. */
   open(): Promise<StoredState>;
   /** Replaces a session record (not its messages). */

@@ -30,6 +30,12 @@ export class GroupWriter {
   private queue: Pending[] = [];
   private syncWaiters: Pending[] = [];
   private draining = false;
+  private inFlight = 0;
+
+  /** Writes issued and not yet done: what a caller can check before adding more. */
+  get backlog(): number {
+    return this.queue.length + this.inFlight;
+  }
 
   constructor(private readonly db: ClassicLevel<string, Buffer>) {}
 
@@ -63,6 +69,7 @@ export class GroupWriter {
     while (this.queue.length > 0 || this.syncWaiters.length > 0) {
       const group = this.queue;
       const waiters = this.syncWaiters;
+      this.inFlight = group.length;
       this.queue = [];
       this.syncWaiters = [];
       const ops: WriteOp[] = [];
@@ -91,6 +98,7 @@ export class GroupWriter {
         for (const pending of settled) pending.reject(error);
       }
     }
+    this.inFlight = 0;
     this.draining = false;
   }
 }

@@ -73,6 +73,10 @@ export class LevelStore implements DurableStore {
     return state;
   }
 
+  get backlog(): number {
+    return this.writer?.backlog ?? 0;
+  }
+
   putSession(session: StoredSession): Promise<void> {
     const key = sessionKey(session.clientId);
     return this.write(session.clientId, () => [{ type: 'put', key, value: encodeSession(session) }]);

@@ -27,6 +27,8 @@ export class MemoryStore implements DurableStore {
   private readonly forward = new Map<string, Map<number, StoredForward>>();
   private isOpen = false;
 
+  readonly backlog = 0;
+
   async open(): Promise<StoredState> {
     if (this.isOpen) throw new StoreError('cannot-open', 'the memory store is already open');
     this.isOpen = true;
