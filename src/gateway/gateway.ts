@@ -65,7 +65,15 @@ export interface GatewayStatus {
   radios: Record<string, Record<string, number>>;
   /** Share of QoS 1 publishes answered with congestion by admission control (0 normally). */
   refusing: number;
+  /** Where the process's memory is, in MiB: a growing heap is the gateway's, a growing rest is buffers and native code (LevelDB). */
+  memory: { rss: number; heapUsed: number; external: number };
   stats: GatewayStats;
+}
+
+function memoryMiB(): GatewayStatus['memory'] {
+  const { rss, heapUsed, external } = process.memoryUsage();
+  const mib = (bytes: number): number => Math.round(bytes / 104_857.6) / 10;
+  return { rss: mib(rss), heapUsed: mib(heapUsed), external: mib(external) };
 }
 
 /** How long after SUBSCRIBE the broker's retained messages for it are expected. */
@@ -277,6 +285,7 @@ export class Gateway implements GatewayContext {
       },
       radios: Object.fromEntries(this.radios.map((radio) => [radio.name, radio.counters?.() ?? {}])),
       refusing: this.admission.refuseShare,
+      memory: memoryMiB(),
       stats: { ...this.stats },
     };
   }
