@@ -224,10 +224,17 @@ function loadSpilled(ctx: GatewayContext, session: Session): void {
 }
 
 /** Counts and logs one message the buffer could not hold (§6.14: every drop accounted for). */
-function dropped(ctx: GatewayContext, session: Session, message: Pick<OutboundMessage, 'topic' | 'qos'>, reason: string): void {
+function dropped(ctx: GatewayContext, session: Session, message: Pick<OutboundMessage, 'topic' | 'qos'>, reason: string | (() => string)): void {
   ctx.stats.queueDropped++;
-  ctx.logger.info({ clientId: session.clientId, topic: message.topic, qos: message.qos, reason, dropped: ctx.stats.queueDropped }, 'message for device dropped');
+  // A flood fanned out to many full queues drops millions: one line a second says enough, and
+  // nothing is built for the others (the count is in the status line).
+  const now = ctx.clock.now();
+  if (now - lastDropLoggedAt < 1000) return;
+  lastDropLoggedAt = now;
+  ctx.logger.info({ clientId: session.clientId, topic: message.topic, qos: message.qos, reason: typeof reason === 'string' ? reason : reason(), dropped: ctx.stats.queueDropped }, 'message for device dropped');
 }
+
+let lastDropLoggedAt = Number.NEGATIVE_INFINITY;
 
 /**
  * Queues a broker message for the device under the buffer policy (config `buffer`): count and byte
@@ -240,6 +247,14 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
   // A disconnected persistent session keeps QoS 1 and 2 only, as an MQTT broker would.
   if ((session.state === 'disconnected' || session.state === 'lost') && message.qos === 0) return undefined;
   const { maxMessages, maxBytes, overflow, qos0 } = ctx.config.buffer;
+  if ((session.state === 'disconnected' || session.state === 'lost') && (session.heldCount >= maxMessages || session.heldBytes + message.payload.length > maxBytes)) {
+    // A device that is gone (not asleep) keeps what it has, as an MQTT broker keeps an offline
+    // session's queue: dropping its oldest for each new message would cost a store write and a
+    // delete per message per abandoned session, which a flood to many of them turns into a CPU
+    // and disk storm for every device.
+    dropped(ctx, session, message, 'the device is gone and its buffer is full, newest dropped');
+    return undefined;
+  }
   if (session.state === 'asleep' && message.qos === 0 && qos0 === 'drop') {
     dropped(ctx, session, message, 'QoS 0 not kept for sleeping devices (buffer.qos0: drop)');
     return undefined;
@@ -255,32 +270,31 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
   // Spilled (in the store only) unless stored messages are still in memory for it: the spilled
   // ones must stay older than those, or the order would break when they are read back.
   const spills = (): boolean => away && message.qos > 0 && !session.loading && (session.spilled.count > 0 || !session.outbound.some((held) => held.seq !== undefined));
-  // The device's own bound, then the gateway's (all messages; those in memory): at any of them,
-  // the policy applies to this device's queue, so a device with a flood of messages pays for it.
-  const full = (): { reason: string; memory: boolean } | undefined => {
-    if (session.heldCount >= maxMessages || session.heldBytes + size > maxBytes) return { reason: `buffer full (${maxMessages} messages / ${maxBytes} bytes)`, memory: false };
-    if (!ctx.held.hasRoomFor(size)) return { reason: `all buffers full (buffer.totalMessages ${ctx.held.maxMessages} / totalBytes ${ctx.held.maxBytes})`, memory: false };
-    if (!spills() && !ctx.heldInMemory.hasRoomFor(size)) return { reason: `memory for held messages full (buffer.memoryMessages ${ctx.heldInMemory.maxMessages} / memoryBytes ${ctx.heldInMemory.maxBytes})`, memory: true };
+  // The gateway-wide bounds (all held messages; those in memory) drop the new message: O(1), no
+  // store work, which is what a flood fanned out to many queues needs.
+  if (!ctx.held.hasRoomFor(size) || (!spills() && !ctx.heldInMemory.hasRoomFor(size))) {
+    dropped(ctx, session, message, () => `all buffers full (buffer.totalMessages ${ctx.held.maxMessages} / totalBytes ${ctx.held.maxBytes}, memoryMessages ${ctx.heldInMemory.maxMessages} / memoryBytes ${ctx.heldInMemory.maxBytes}), newest dropped`);
     return undefined;
-  };
-  for (let bound = full(); bound !== undefined; bound = full()) {
-    const { reason } = bound;
-    if (overflow === 'drop-oldest' && session.spilled.count > 0 && !bound.memory) {
+  }
+  // The device's own bound: buffer.overflow decides, on this device's queue only.
+  const reason = (): string => `buffer full (${maxMessages} messages / ${maxBytes} bytes)`;
+  while (session.heldCount >= maxMessages || session.heldBytes + size > maxBytes) {
+    if (overflow === 'drop-oldest' && session.spilled.count > 0) {
       // The oldest are the spilled ones.
       const victim = session.spilled.shift()!;
       ctx.held.remove(victim.size);
       ctx.forgetMessage(session, victim.seq);
-      dropped(ctx, session, { topic: '(held in the store)', qos: 1 }, `${reason}, oldest dropped`);
+      dropped(ctx, session, { topic: '(held in the store)', qos: 1 }, () => `${reason()}, oldest dropped`);
       continue;
     }
     // Never the message on the air: its acknowledgement may be on its way.
     const oldest = session.awaiting?.kind === 'publish' || session.awaiting?.kind === 'pubrel' ? 1 : 0;
     if (overflow === 'drop-newest' || oldest >= session.outbound.length) {
-      dropped(ctx, session, message, `${reason}, newest dropped`);
+      dropped(ctx, session, message, () => `${reason()}, newest dropped`);
       return undefined;
     }
     const victim = dequeue(ctx, session, oldest)!;
-    dropped(ctx, session, victim, `${reason}, oldest dropped`);
+    dropped(ctx, session, victim, () => `${reason()}, oldest dropped`);
   }
   let written: Promise<void> | undefined;
   if (away && message.qos > 0) {
