@@ -108,14 +108,14 @@ const bufferSchema = z.strictObject({
   overflow: withDefault(z.enum(['drop-oldest', 'drop-newest']), 'drop-oldest'),
   /** Whether QoS 0 messages are held for a sleeping device at all (the spec says all QoS; v2.0 makes QoS 0 optional). */
   qos0: withDefault(z.enum(['keep', 'drop']), 'keep'),
-  /** Messages held for all devices together; at the bound, `overflow` applies to the device the new message is for. */
+  /** Messages held for all devices together; at the bound new messages are dropped and counted (O(1) under a flood). */
   totalMessages: withDefault(integer(1), 1_000_000),
   /** Payload bytes held for all devices together. */
   totalBytes: withDefault(integer(1), 128 << 20),
   /**
    * Of those, messages held in memory (for devices that are connected but slow, QoS 0 for sleepers,
-   * or everything without a data directory): each costs a few hundred bytes of RAM. At the bound,
-   * `overflow` applies to the device the new message is for.
+   * or everything without a data directory): each costs a few hundred bytes of RAM. At the bound
+   * new messages are dropped and counted.
    */
   memoryMessages: withDefault(integer(1), 50_000),
   memoryBytes: withDefault(integer(1), 32 << 20),

@@ -4,7 +4,7 @@ import { decode, describe, encode, rejectionFor, type Packet } from '../codec/in
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { FrameMeta, Radio } from '../radio.js';
-import { topicMatches } from '../topics/match.js';
+import { matcherFor, topicMatches } from '../topics/match.js';
 import { hasAcceptableDepth, MAX_TOPIC_LEVELS } from '../topics/names.js';
 import { PredefinedTopics } from '../topics/predefined.js';
 import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
@@ -470,10 +470,14 @@ export class Gateway implements GatewayContext {
     const sessions = this.routes.match(message.topic);
     if (sessions.size === 0) return undefined;
     const payload = message.payload;
+    const matches = matcherFor(message.topic); // the topic split once, not once per subscription
     let writes: Array<Promise<void>> | undefined;
     for (const session of sessions) {
       if (message.retain && !this.wantsRetained(session, message.topic)) continue;
-      const granted = Session.grantedQos(session.subscriptions.values(), (filter) => topicMatches(filter, message.topic));
+      // The matcher found this session: with one subscription, that one matches (bar the `$`
+      // rule, MQTT 3.1.1 §4.7.2, which the matcher does not apply).
+      const only = session.subscriptions.size === 1 && !message.topic.startsWith('$') ? session.subscriptions.values().next().value : undefined;
+      const granted = only ? only.qos : Session.grantedQos(session.subscriptions.values(), matches);
       if (granted === undefined) continue;
       const written = enqueue(this, session, { topic: message.topic, payload, qos: Math.min(granted, message.qos) as MqttQos, retain: message.retain });
       if (written) (writes ??= []).push(written);

@@ -3,9 +3,17 @@
  * Wildcards in the first level never match topics starting with `$` (§4.7.2).
  */
 export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const filterLevels = filter.split('/');
+  return matcherFor(topic)(filter);
+}
+
+/** `topicMatches` against one topic for many filters: the topic is split once. */
+export function matcherFor(topic: string): (filter: string) => boolean {
+  const dollar = topic.startsWith('$');
   const topicLevels = topic.split('/');
+  return (filter) => !(dollar && (filter.startsWith('+') || filter.startsWith('#'))) && levelsMatch(filter.split('/'), topicLevels);
+}
+
+function levelsMatch(filterLevels: readonly string[], topicLevels: readonly string[]): boolean {
   for (let i = 0; i < filterLevels.length; i++) {
     const level = filterLevels[i];
     if (level === '#') return true;
