@@ -91,6 +91,8 @@ const limitsSchema = z.strictObject({
   maxMessageSize: withDefault(integer(16, 65535), 65507),
   /** Topic names one device may REGISTER or SUBSCRIBE to by name; beyond it REGACK/SUBACK says congestion. */
   maxTopics: withDefault(integer(1, 65_534), 1000),
+  /** Total length (characters) of the topic names one device holds; beyond it REGACK/SUBACK says congestion. */
+  maxTopicNamesLength: withDefault(integer(1), 64 * 1024),
   /** Subscriptions one device may hold, wildcard filters included; beyond it SUBACK says congestion. */
   maxSubscriptions: withDefault(integer(1, 65_534), 100),
   /**
@@ -188,7 +190,7 @@ export const configSchema = z.strictObject({
   /** Accept QoS -1 publishes from devices with no connection (MQTT-SN 1.2 §6.8). */
   qosMinusOne: withDefault(z.boolean(), true),
   access: withDefault(accessSchema, { addresses: {}, acl: {} }),
-  limits: withDefault(limitsSchema, { maxClients: 100_000, maxInflight: 64, maxMessageSize: 65507, maxTopics: 1000, maxSubscriptions: 100, sessionExpiry: 7 * 24 * 3600 }),
+  limits: withDefault(limitsSchema, { maxClients: 100_000, maxInflight: 64, maxMessageSize: 65507, maxTopics: 1000, maxTopicNamesLength: 64 * 1024, maxSubscriptions: 100, sessionExpiry: 7 * 24 * 3600 }),
   /** Messages held for one device while it sleeps, is away or slow (MQTT-SN 1.2 §6.14). */
   buffer: withDefault(bufferSchema, { maxMessages: 1000, maxBytes: 1 << 20, overflow: 'drop-oldest', qos0: 'keep', totalMessages: 1_000_000, totalBytes: 128 << 20, memoryMessages: 50_000, memoryBytes: 32 << 20 }),
   /** Where sessions and buffered messages are kept across restarts; `none` keeps them in memory only. */

@@ -387,7 +387,10 @@ export class Gateway implements GatewayContext {
   subscribe(session: Session, subscription: Subscription): Promise<MqttQos> {
     const previous = session.subscriptions.get(subscription.filter);
     session.subscriptions.set(subscription.filter, subscription);
-    session.retainedWanted.set(subscription.filter, { until: this.clock.now() + RETAINED_REPLAY_MS, seen: new Set() });
+    const now = this.clock.now();
+    // Windows that ended are dropped here too: most never see a retained message that would.
+    for (const [filter, wanted] of session.retainedWanted) if (wanted.until < now) session.retainedWanted.delete(filter);
+    session.retainedWanted.set(subscription.filter, { until: now + RETAINED_REPLAY_MS, seen: new Set() });
     if (this.links) {
       const link = this.links.get(session);
       return link ? link.subscribe(subscription.filter, subscription.qos) : Promise.reject(new Error('the device has no broker connection'));
@@ -516,6 +519,8 @@ export class Gateway implements GatewayContext {
     }
     const tolerance = this.config.timers.keepAliveTolerance;
     for (const session of [...this.sessions.values()]) {
+      // Retained-replay windows that ended (see subscribe): without this, each holds memory for good.
+      if (session.retainedWanted.size > 0) for (const [filter, wanted] of session.retainedWanted) if (wanted.until < now) session.retainedWanted.delete(filter);
       const period = session.state === 'asleep' ? session.sleepDuration : session.state === 'active' || session.state === 'awake' || session.state === 'connecting' ? session.keepAlive : 0;
       if (period > 0 && now - session.lastSeen > period * tolerance * 1000) {
         this.lose(session, session.state === 'asleep' ? 'sleep duration expired' : 'keep-alive expired');

@@ -22,6 +22,8 @@ export class TopicRegistry {
   private readonly nameById = new Map<number, string>();
   private readonly known = new Set<number>();
   private nextId = FIRST_ID;
+  /** Total length of the names held (characters), for limits.maxTopicNamesLength. */
+  namesLength = 0;
 
   constructor(readonly predefined: PredefinedTopics) {}
 
@@ -35,11 +37,13 @@ export class TopicRegistry {
     if (id === undefined) return { ok: false, reason: 'exhausted' };
     this.idByName.set(name, id);
     this.nameById.set(id, name);
+    this.namesLength += name.length;
     return { ok: true, id, created: true };
   }
 
   /** Keeps an ID chosen earlier (a restored session), so the device's table stays valid. */
   restore(name: string, id: number): void {
+    if (!this.idByName.has(name)) this.namesLength += name.length;
     this.idByName.set(name, id);
     this.nameById.set(id, name);
   }
@@ -76,6 +80,7 @@ export class TopicRegistry {
     this.idByName.delete(name);
     this.nameById.delete(id);
     this.known.delete(id);
+    this.namesLength -= name.length;
   }
 
   clear(): void {
@@ -83,6 +88,7 @@ export class TopicRegistry {
     this.nameById.clear();
     this.known.clear();
     this.nextId = FIRST_ID;
+    this.namesLength = 0;
   }
 
   get size(): number {

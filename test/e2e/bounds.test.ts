@@ -161,4 +161,18 @@ describe('bounds a device cannot push the gateway past', () => {
     expect(held('slow-a')).toEqual(['a0', 'a1', 'a2', 'a3', 'a4']);
     expect(held('slow-b')).toEqual(['b0']);
   });
+
+  it('limits.maxTopicNamesLength bounds the characters of topic names one device holds: beyond it REGACK says congestion', async () => {
+    const { open } = await setup({ limits: { maxTopicNamesLength: 12 } });
+    const device = await open();
+    await device.connect('namer');
+    const codes: number[] = [];
+    for (const [msgId, topicName] of ['abcdef', 'ghijkl', 'm'].entries()) {
+      device.send({ type: 'register', topicId: 0, msgId: msgId + 1, topicName });
+      codes.push((await device.expect('regack')).returnCode);
+    }
+    expect(codes).toEqual([0, 0, 0x01]);
+    device.send({ type: 'register', topicId: 0, msgId: 9, topicName: 'abcdef' }); // one it holds: still answered
+    expect((await device.expect('regack')).returnCode).toBe(0);
+  });
 });

@@ -53,8 +53,10 @@ export function handleRegack(ctx: GatewayContext, session: Session, packet: Rega
  * new one beyond it is refused with "rejected: congestion" (§5.3.10), counted and logged.
  */
 export function atTopicLimit(ctx: GatewayContext, session: Session, name: string): boolean {
-  if (session.registry.idOf(name) !== undefined || session.registry.size < ctx.config.limits.maxTopics) return false;
+  const { maxTopics, maxTopicNamesLength } = ctx.config.limits;
+  const { registry } = session;
+  if (registry.idOf(name) !== undefined || (registry.size < maxTopics && registry.namesLength + name.length <= maxTopicNamesLength)) return false;
   ctx.stats.congestion++;
-  ctx.logger.warn({ clientId: session.clientId, topic: name, limit: ctx.config.limits.maxTopics }, 'topic refused: the device holds limits.maxTopics topic names');
+  ctx.logger.warn({ clientId: session.clientId, limit: maxTopics, lengthLimit: maxTopicNamesLength }, 'topic refused: the device holds limits.maxTopics topic names or limits.maxTopicNamesLength characters of them');
   return true;
 }
