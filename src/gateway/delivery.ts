@@ -304,9 +304,11 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
     if (spills()) session.spilled.push(kept.seq, size);
     else keepInMemory(ctx, session, kept);
     written = ctx.storeMessage(session, kept).catch((error: Error) => {
-      // Kept in memory and delivered while the gateway runs. The broker's acknowledgement goes out
-      // anyway: withheld, it would fill the broker's in-flight window for the shared connection
-      // and stall every other device's messages behind this device's store trouble.
+      // Kept in memory and delivered while the gateway runs (a spilled one moves to memory: it is
+      // not in the store to read back). The broker's acknowledgement goes out anyway: withheld, it
+      // would fill the broker's in-flight window for the shared connection and stall every other
+      // device's messages behind this device's store trouble.
+      if (session.spilled.remove(kept.seq)) keepInMemory(ctx, session, { topic: kept.topic, payload: kept.payload, qos: kept.qos, retain: kept.retain });
       ctx.stats.storeFailed++;
       ctx.logger.error({ clientId: session.clientId, topic: message.topic, err: error.message }, 'message for device not stored: kept in memory only');
     });

@@ -33,6 +33,17 @@ export class SpilledMessages {
     return { seq, size };
   }
 
+  /** Takes one entry out wherever it is (a write that failed); false when it is not listed. */
+  remove(seq: number): boolean {
+    const index = this.seqs.indexOf(seq, this.head);
+    if (index === -1) return false;
+    this.bytes -= this.sizes[index]!;
+    this.seqs.splice(index, 1);
+    this.sizes.splice(index, 1);
+    if (this.head >= this.seqs.length) this.clear();
+    return true;
+  }
+
   peekSeq(): number | undefined {
     return this.head < this.seqs.length ? this.seqs[this.head] : undefined;
   }
