@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import type { Radio, RadioEvents } from '../radio.js';
-import type { DurableStore, StoredMessage, StoredPeer, StoredSession } from '../store/durable-store.js';
+import type { DurableStore, StoredMessageRef, StoredPeer, StoredSession } from '../store/durable-store.js';
 import type { PredefinedTopics } from '../topics/predefined.js';
 import { makePeer, type Peer } from './peer.js';
 import { Session, type OutboundMessage } from './session.js';
@@ -57,7 +57,7 @@ function released(session: Session): number[] {
  * starting again now. A device whose radio is no longer configured is disconnected: it gets its
  * session back when it reconnects.
  */
-export function fromRecord(record: StoredSession, messages: readonly StoredMessage[], predefined: PredefinedTopics, now: number, radioNamed: (name: string) => Radio | undefined = () => undefined): Session {
+export function fromRecord(record: StoredSession, messages: readonly StoredMessageRef[], predefined: PredefinedTopics, now: number, radioNamed: (name: string) => Radio | undefined = () => undefined): Session {
   const peer = record.state === 'lost' || record.state === 'disconnected' ? NOWHERE : restoredPeer(record.peer, radioNamed);
   const session = new Session(record.clientId, peer, predefined, now);
   session.state = record.state === 'asleep' || record.state === 'awake' ? 'asleep' : record.state === 'lost' ? 'lost' : peer === NOWHERE ? 'disconnected' : 'active';
@@ -74,7 +74,7 @@ export function fromRecord(record: StoredSession, messages: readonly StoredMessa
   for (const msgId of record.qos2Received ?? []) session.qos2Received.set(msgId, 'received');
   // Listed, not kept in memory: read back from the store when the device is reachable.
   for (const message of messages) {
-    session.spilled.push(message.seq, message.payload.length);
+    session.spilled.push(message.seq, message.size);
     session.nextSeq = Math.max(session.nextSeq, message.seq + 1);
   }
   return session;

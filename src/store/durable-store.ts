@@ -74,8 +74,16 @@ export interface StoredForward extends StoredMessage {
  * What `open()` loads: every session with its messages, sorted by `seq` ascending, and the
  * messages waiting for the broker, sorted by link, then `seq`.
  */
+/** A buffered message as `open()` lists it: its body stays on disk until `readMessages`. */
+export interface StoredMessageRef {
+  seq: number;
+  /** Payload bytes. */
+  size: number;
+}
+
 export interface StoredState {
-  sessions: Array<{ session: StoredSession; messages: StoredMessage[] }>;
+  /** Messages listed, not loaded: a restart over a large backlog does not read it into memory. */
+  sessions: Array<{ session: StoredSession; messages: StoredMessageRef[] }>;
   forward: StoredForward[];
 }
 

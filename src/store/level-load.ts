@@ -1,7 +1,7 @@
 import type { ClassicLevel } from 'classic-level';
-import type { StoredForward, StoredMessage, StoredSession, StoredState } from './durable-store.js';
+import type { StoredForward, StoredMessageRef, StoredSession, StoredState } from './durable-store.js';
 import type { GroupWriter } from './group-writer.js';
-import { FORWARD, MESSAGE, SESSION, decodeForward, decodeMessage, decodeSession, parseMessageKey } from './records.js';
+import { FORWARD, MESSAGE, SESSION, decodeForward, decodeSession, messageSize, parseMessageKey } from './records.js';
 
 /** What `open()` found on disk. */
 export interface LoadReport {
@@ -19,7 +19,7 @@ export interface LoadReport {
 export async function loadAll(db: ClassicLevel<string, Buffer>, writer: GroupWriter): Promise<{ state: StoredState; report: LoadReport }> {
   const sessions = new Map<string, StoredSession>();
   const sessionKeys = new Set<string>(); // damaged ones too: their messages are not orphans
-  const messages = new Map<string, { keys: string[]; list: StoredMessage[] }>();
+  const messages = new Map<string, { keys: string[]; list: StoredMessageRef[] }>();
   const forward: StoredForward[] = [];
   let damagedRecords = 0;
   for await (const [key, value] of db.iterator()) {
@@ -31,15 +31,15 @@ export async function loadAll(db: ClassicLevel<string, Buffer>, writer: GroupWri
       else damagedRecords++;
     } else if (key.startsWith(MESSAGE)) {
       const parsed = parseMessageKey(key);
-      const message = parsed && decodeMessage(parsed.seq, value);
-      if (!parsed || !message) {
+      const size = parsed && messageSize(value);
+      if (!parsed || size === undefined) {
         damagedRecords++;
         continue;
       }
       let entry = messages.get(parsed.clientId);
       if (!entry) messages.set(parsed.clientId, (entry = { keys: [], list: [] }));
       entry.keys.push(key);
-      entry.list.push(message);
+      entry.list.push({ seq: parsed.seq, size });
     } else if (key.startsWith(FORWARD)) {
       const parsed = parseMessageKey(key, FORWARD);
       const message = parsed && decodeForward(parsed.clientId, parsed.seq, value);

@@ -37,7 +37,7 @@ export class MemoryStore implements DurableStore {
     return {
       sessions: [...this.sessions].map(([clientId, session]) => ({
         session: cloneSession(session),
-        messages: [...(this.messages.get(clientId)?.values() ?? [])].sort((a, b) => a.seq - b.seq).map(cloneMessage),
+        messages: [...(this.messages.get(clientId)?.values() ?? [])].sort((a, b) => a.seq - b.seq).map((message) => ({ seq: message.seq, size: message.payload.length })),
       })),
       forward: [...this.forward.keys()]
         .sort()

@@ -69,6 +69,15 @@ export function encodeMessage(message: StoredMessage): Buffer {
 }
 
 /** Undefined when the record is damaged; the payload is a copy, never a view of LevelDB's buffer. */
+/** The payload size of a message record, checked as `decodeMessage` checks it, without copying anything. */
+export function messageSize(record: Buffer): number | undefined {
+  if (record.length < HEADER) return undefined;
+  const qos = record[0];
+  const topicEnd = HEADER + record.readUInt16BE(2);
+  if ((qos !== 0 && qos !== 1 && qos !== 2) || record[1]! > 1 || topicEnd > record.length) return undefined;
+  return record.length - topicEnd;
+}
+
 export function decodeMessage(seq: number, record: Buffer): StoredMessage | undefined {
   if (record.length < HEADER) return undefined;
   const qos = record[0];

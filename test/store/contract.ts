@@ -24,9 +24,11 @@ export function message(seq: number, payload: Buffer = Buffer.from(`m${seq}`), e
   return { seq, topic: 'sensors/t', payload, qos: 1, retain: false, ...extra };
 }
 
-const messagesOf = (state: StoredState, clientId: string): StoredMessage[] | undefined =>
+/** How open() lists a message: its seq and payload size (the body stays on disk). */
+const ref = (seq: number, payload: Buffer = Buffer.from(`m${seq}`)): { seq: number; size: number } => ({ seq, size: payload.length });
+const refsOf = (state: StoredState, clientId: string): Array<{ seq: number; size: number }> | undefined =>
   state.sessions.find((entry) => entry.session.clientId === clientId)?.messages;
-const seqsOf = (state: StoredState, clientId: string): number[] | undefined => messagesOf(state, clientId)?.map((m) => m.seq);
+const seqsOf = (state: StoredState, clientId: string): number[] | undefined => refsOf(state, clientId)?.map((m) => m.seq);
 
 /**
  * The DurableStore contract (style.md habit 4): every implementation, real or fake, passes it.
@@ -53,6 +55,12 @@ export function storeContract(name: string, makeStore: (dir: string) => DurableS
       await store.close();
       store = makeStore(dir);
       return store.open();
+    }
+
+    /** The messages open() listed for a client, read back in full. */
+    async function messagesOf(state: StoredState, clientId: string): Promise<StoredMessage[] | undefined> {
+      const refs = refsOf(state, clientId);
+      return refs && store.readMessages(clientId, refs.map((m) => m.seq));
     }
 
     it('round-trips every field of a session, will payload bytes included', async () => {
@@ -88,7 +96,8 @@ export function storeContract(name: string, makeStore: (dir: string) => DurableS
       await store.putMessage('dev', message(1));
       await store.putSession(session('dev', { state: 'disconnected' }));
       const state = await restart();
-      expect(state.sessions).toEqual([{ session: session('dev', { state: 'disconnected' }), messages: [message(1)] }]);
+      expect(state.sessions).toEqual([{ session: session('dev', { state: 'disconnected' }), messages: [ref(1)] }]);
+      expect(await messagesOf(state, 'dev')).toEqual([message(1)]);
     });
 
     it('keeps messages per client, sorted by seq however they were written', async () => {
@@ -98,7 +107,7 @@ export function storeContract(name: string, makeStore: (dir: string) => DurableS
       for (const seq of [9, 4]) await store.putMessage('b', message(seq, Buffer.from(`b${seq}`)));
       const state = await restart();
       expect(seqsOf(state, 'a')).toEqual([1, 2, 3, 5, 16, 0x1_0000_0000]);
-      expect(messagesOf(state, 'b')).toEqual([message(4, Buffer.from('b4')), message(9, Buffer.from('b9'))]);
+      expect(await messagesOf(state, 'b')).toEqual([message(4, Buffer.from('b4')), message(9, Buffer.from('b9'))]);
     });
 
     it('readMessages reads back the seqs asked for, in that order, after every earlier write, without waiting for them', async () => {
@@ -133,7 +142,7 @@ export function storeContract(name: string, makeStore: (dir: string) => DurableS
       const state = await restart();
       expect(state.sessions.map((entry) => entry.session.clientId).sort()).toEqual(['de', 'dev\u0001', 'dev1']);
       for (const clientId of ['de', 'dev1', 'dev\u0001']) {
-        expect(messagesOf(state, clientId)).toEqual([message(1, Buffer.from(clientId)), message(2, Buffer.from(clientId))]);
+        expect(await messagesOf(state, clientId)).toEqual([message(1, Buffer.from(clientId)), message(2, Buffer.from(clientId))]);
       }
       // A new session under the deleted ID starts empty.
       await store.putSession(session('dev'));
@@ -174,7 +183,8 @@ export function storeContract(name: string, makeStore: (dir: string) => DurableS
       ];
       await Promise.all(writes);
       const state = await restart();
-      expect(state.sessions).toEqual([{ session: session('dev', { state: 'active' }), messages: [message(4)] }]);
+      expect(state.sessions).toEqual([{ session: session('dev', { state: 'active' }), messages: [ref(4)] }]);
+      expect(await messagesOf(state, 'dev')).toEqual([message(4)]);
     });
 
     it('keeps payload bytes exactly: all 256 values, empty, 64 KiB', async () => {
@@ -184,7 +194,9 @@ export function storeContract(name: string, makeStore: (dir: string) => DurableS
       await store.putMessage('dev', message(1, ALL_BYTES, { qos: 0, retain: true }));
       await store.putMessage('dev', message(2, Buffer.alloc(0), { qos: 2 }));
       await store.putMessage('dev', message(3, big, { topic: '' }));
-      const loaded = messagesOf(await restart(), 'dev') ?? [];
+      const state = await restart();
+      expect(refsOf(state, 'dev')).toEqual([ref(1, ALL_BYTES), ref(2, Buffer.alloc(0)), ref(3, big)]);
+      const loaded = (await messagesOf(state, 'dev')) ?? [];
       expect(loaded.slice(0, 2)).toEqual([message(1, ALL_BYTES, { qos: 0, retain: true }), message(2, Buffer.alloc(0), { qos: 2 })]);
       // Buffer.equals, not toEqual: a deep diff of 64 KiB takes most of a second.
       expect(loaded[2]?.payload.equals(big)).toBe(true);
@@ -201,9 +213,10 @@ export function storeContract(name: string, makeStore: (dir: string) => DurableS
       expect(state.sessions).toEqual([
         {
           session: session(clientId, { topics: [[topic, 3]], subscriptions: [{ filter: 'ü/#', qos: 1, kind: 'name' }] }),
-          messages: [message(1, Buffer.from('21,5 °C'), { topic })],
+          messages: [ref(1, Buffer.from('21,5 °C'))],
         },
       ]);
+      expect(await messagesOf(state, clientId)).toEqual([message(1, Buffer.from('21,5 °C'), { topic })]);
     });
 
     it('copies what it stores: later changes to the caller\'s objects do not leak in', async () => {
@@ -217,7 +230,7 @@ export function storeContract(name: string, makeStore: (dir: string) => DurableS
       const state = await restart();
       expect(state.sessions[0]?.session.will?.payload).toEqual(Buffer.from('will'));
       expect(state.sessions[0]?.session.topics).toEqual([]);
-      expect(messagesOf(state, 'dev')?.[0]?.payload).toEqual(Buffer.from('before'));
+      expect((await messagesOf(state, 'dev'))?.[0]?.payload).toEqual(Buffer.from('before'));
     });
 
     it('discards messages of a client without a session record at open', async () => {

@@ -38,13 +38,15 @@ describe('LevelStore', () => {
     await exit;
     expect(child.signalCode).toBe('SIGKILL');
 
-    const state = await make().open();
+    const reopened = make();
+    const state = await reopened.open();
     expect(state.sessions).toHaveLength(1);
     expect(state.sessions[0]?.session.subscriptions).toEqual([{ filter: 'cmd/#', qos: 1, kind: 'name' }]);
     const messages = state.sessions[0]?.messages ?? [];
     expect(messages).toHaveLength(1000);
     expect(messages.map((m) => m.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
-    expect(messages[999]?.payload.toString()).toBe('message 999');
+    expect((await reopened.readMessages(state.sessions[0]!.session.clientId, [999]))[0]?.payload.toString()).toBe('message 999');
+    await reopened.close();
   }, 60_000);
 
   it('groups syncs: far fewer synced writes than messages, and none while idle', async () => {
