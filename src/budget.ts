@@ -15,13 +15,13 @@ export class Budget {
     return this.count + 1 <= this.maxMessages && this.bytes + bytes <= this.maxBytes;
   }
 
-  add(bytes: number): void {
-    this.count++;
+  add(bytes: number, count = 1): void {
+    this.count += count;
     this.bytes += bytes;
   }
 
-  remove(bytes: number): void {
-    this.count--;
+  remove(bytes: number, count = 1): void {
+    this.count -= count;
     this.bytes -= bytes;
   }
 }

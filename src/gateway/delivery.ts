@@ -212,8 +212,7 @@ function loadSpilled(ctx: GatewayContext, session: Session): void {
     }
     session.outbound.unshift(...restored);
     session.outboundBytes += restoredBytes;
-    ctx.heldInMemory.count += restored.length;
-    ctx.heldInMemory.bytes += restoredBytes;
+    ctx.heldInMemory.add(restoredBytes, restored.length);
     if (session.reachable) pump(ctx, session);
     else spillStored(ctx, session); // asleep again already: back to the store only
   };

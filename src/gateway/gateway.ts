@@ -227,8 +227,7 @@ export class Gateway implements GatewayContext {
     for (const session of sessions) {
       if (session.state === 'active' || session.state === 'asleep') this.sessions.add(session);
       else this.sessions.adopt(session);
-      this.held.count += session.heldCount;
-      this.held.bytes += session.heldBytes;
+      this.held.add(session.heldBytes, session.heldCount);
     }
     // Devices that had gone, longest gone first: the order eviction and expiry take them in.
     for (const session of sessions.filter((s) => s.state === 'lost' || s.state === 'disconnected').sort((a, b) => a.lastSeen - b.lastSeen)) this.sessions.markAway(session);
@@ -388,8 +387,7 @@ export class Gateway implements GatewayContext {
     const previous = session.subscriptions.get(subscription.filter);
     session.subscriptions.set(subscription.filter, subscription);
     const now = this.clock.now();
-    // Windows that ended are dropped here too: most never see a retained message that would.
-    for (const [filter, wanted] of session.retainedWanted) if (wanted.until < now) session.retainedWanted.delete(filter);
+    session.dropEndedRetainedWindows(now);
     session.retainedWanted.set(subscription.filter, { until: now + RETAINED_REPLAY_MS, seen: new Set() });
     if (this.links) {
       const link = this.links.get(session);
@@ -445,10 +443,8 @@ export class Gateway implements GatewayContext {
 
   destroy(session: Session): void {
     settle(this, session);
-    this.held.count -= session.heldCount;
-    this.held.bytes -= session.heldBytes;
-    this.heldInMemory.count -= session.outbound.length;
-    this.heldInMemory.bytes -= session.outboundBytes;
+    this.held.remove(session.heldBytes, session.heldCount);
+    this.heldInMemory.remove(session.outboundBytes, session.outbound.length);
     for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter);
     this.closeLink(session);
     this.sessions.remove(session);
@@ -498,10 +494,9 @@ export class Gateway implements GatewayContext {
 
   /** A retained message (sent by the broker for a new subscription) is for devices that just subscribed to a matching filter. */
   private wantsRetained(session: Session, topic: string): boolean {
-    const now = this.clock.now();
+    session.dropEndedRetainedWindows(this.clock.now());
     for (const [filter, wanted] of session.retainedWanted) {
-      if (wanted.until < now) session.retainedWanted.delete(filter);
-      else if (topicMatches(filter, topic) && !wanted.seen.has(topic)) {
+      if (topicMatches(filter, topic) && !wanted.seen.has(topic)) {
         wanted.seen.add(topic);
         return true;
       }
@@ -519,8 +514,8 @@ export class Gateway implements GatewayContext {
     }
     const tolerance = this.config.timers.keepAliveTolerance;
     for (const session of [...this.sessions.values()]) {
-      // Retained-replay windows that ended (see subscribe): without this, each holds memory for good.
-      if (session.retainedWanted.size > 0) for (const [filter, wanted] of session.retainedWanted) if (wanted.until < now) session.retainedWanted.delete(filter);
+      // Without this, a retained-replay window holds memory for good when no retained message comes.
+      if (session.retainedWanted.size > 0) session.dropEndedRetainedWindows(now);
       const period = session.state === 'asleep' ? session.sleepDuration : session.state === 'active' || session.state === 'awake' || session.state === 'connecting' ? session.keepAlive : 0;
       if (period > 0 && now - session.lastSeen > period * tolerance * 1000) {
         this.lose(session, session.state === 'asleep' ? 'sleep duration expired' : 'keep-alive expired');

@@ -118,6 +118,11 @@ export class Session {
     return id;
   }
 
+  /** Forgets retained-replay windows that ended (most never see the retained message that would end them). */
+  dropEndedRetainedWindows(now: number): void {
+    for (const [filter, wanted] of this.retainedWanted) if (wanted.until < now) this.retainedWanted.delete(filter);
+  }
+
   /** Messages held for the device, in memory and spilled. */
   get heldCount(): number {
     return this.outbound.length + this.spilled.count;

@@ -4,12 +4,9 @@ import { startEmbeddedBroker } from '../../src/upstream/embedded-broker.js';
 import { BrokerClient } from '../helpers/broker-client.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { RawDevice } from '../helpers/raw-device.js';
+import { until } from '../helpers/until.js';
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean, what: string, timeoutMs = 6000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !check(); await pause(50)) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Every table and queue has a bound and a policy at it; these are the ones a device can fill. */
 describe('bounds a device cannot push the gateway past', () => {

@@ -10,6 +10,7 @@ import { BrokerClient } from '../helpers/broker-client.js';
 import { mosquittoSkipReason, startMosquitto } from '../helpers/mosquitto.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { RawDevice } from '../helpers/raw-device.js';
+import { until } from '../helpers/until.js';
 
 const skip = mosquittoSkipReason();
 
@@ -21,12 +22,6 @@ class StoreFailingFor extends MemoryStore {
   override async putMessage(clientId: string, message: StoredMessage): Promise<void> {
     if (clientId === this.clientId) throw new Error('disk full');
     return super.putMessage(clientId, message);
-  }
-}
-
-async function until(check: () => boolean, what: () => string, timeoutMs = 8000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !check(); await new Promise((resolve) => setTimeout(resolve, 50))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
   }
 }
 
@@ -62,10 +57,10 @@ describe.skipIf(skip)('isolation on the shared broker connection (mosquitto, in-
     for (let i = 0; i < 10; i++) await publisher.publish(`y/${i}`, `for healthy ${i}`, 1);
 
     const heldFor = (clientId: string): number => gateway.sessions.get(clientId)?.heldCount ?? 0;
-    await until(() => heldFor('healthy') === 10, () => `10 messages for the healthy device, got ${heldFor('healthy')} (broken: ${heldFor('broken')})`);
+    await until(() => heldFor('healthy') === 10, () => `10 messages for the healthy device, got ${heldFor('healthy')} (broken: ${heldFor('broken')})`, 8000);
     // The broken device's messages were not lost either: kept in memory (not listed as stored), and counted.
     expect(heldFor('broken')).toBe(30);
-    await until(() => gateway.sessions.get('broken')!.outbound.length === 30, () => 'the 30 messages moved to memory');
+    await until(() => gateway.sessions.get('broken')!.outbound.length === 30, () => 'the 30 messages moved to memory', 8000);
     expect(gateway.sessions.get('broken')!.spilled.count).toBe(0);
     expect(gateway.stats.storeFailed).toBe(30);
   });
@@ -87,7 +82,7 @@ describe.skipIf(skip)('isolation on the shared broker connection (mosquitto, in-
     // Fine for the gateway (limits.maxMessageSize 65507), too large for this broker.
     heavy.send({ type: 'publish', dup: false, qos: 1, retain: false, topic: { kind: 'short', name: 'hv' }, msgId: 1, payload: Buffer.alloc(1500, 0x61) });
     expect(await heavy.expect('puback', 8000)).toMatchObject({ msgId: 1, returnCode: 0x03 });
-    await until(() => states.at(-1) === 'connected', () => `the link back up, states ${states.join(',')}`);
+    await until(() => states.at(-1) === 'connected', () => `the link back up, states ${states.join(',')}`, 8000);
     expect(gateway.running.gateway.stats.brokerRefused).toBe(1);
 
     // The link stays up: no third drop, and other devices' messages get through.

@@ -5,18 +5,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freeUdpPort, output, projectRoot, spawnBin, stop } from '../helpers/processes.js';
 import { RawDevice } from '../helpers/raw-device.js';
+import { until } from '../helpers/until.js';
 
 const connect = (device: RawDevice, clientId: string): Promise<number> => {
   device.send({ type: 'connect', will: false, cleanSession: true, protocolId: 1, duration: 60, clientId });
   return device.expect('connack').then((connack) => connack.returnCode);
 };
-
-async function until(check: () => boolean, what: () => string, timeoutMs = 5000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !check(); ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** SIGHUP as `systemctl reload` sends it, to the shipped gateway, with real devices on UDP. */
 describe('SIGHUP re-reads the config file', () => {
