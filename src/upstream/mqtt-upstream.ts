@@ -10,7 +10,9 @@ import clientModule from 'mqtt/lib/client';
 import type { Logger } from '../log.js';
 import { isValidTopicName } from '../topics/names.js';
 import { Backoff } from '../backoff.js';
+import { OrderedAcks } from './ordered-acks.js';
 import { PoisonGuard } from './poison-guard.js';
+import { TimeSlice } from './time-slice.js';
 import { ConnectionRefusedError, InvalidTopicError, RefusedByBrokerError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
 
 type MqttClientConstructor = typeof clientModule.default;
@@ -96,6 +98,9 @@ function brokerStream(url: string, options: UpstreamTls | undefined): () => net.
  * QoS 1 messages after a reconnect and resubscribes. Reconnects are ours: exponential backoff with
  * jitter instead of MQTT.js's fixed period.
  */
+/** Broker input handled before the radios get a turn: libuv reads at most 32 datagrams per socket per loop turn, so 15,000 datagrams/s need a turn every 2 ms. */
+const BROKER_SLICE_MS = 1;
+
 export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstream {
   private client: MqttClient | undefined;
   private currentState: UpstreamState = 'connecting';
@@ -104,6 +109,10 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   private readonly pendingAcks = new Map<object, Promise<unknown>>();
   /** Broker messages whose PUBACK waits for the handler: a clean close lets them finish first. */
   private readonly handlerWork = new Set<Promise<unknown>>();
+  /** Acknowledgements of broker messages waiting for the handler's work, in order (see OrderedAcks). */
+  private readonly acks = new OrderedAcks();
+  /** Broker input yields to the radios every few milliseconds (see TimeSlice). */
+  private readonly slice = new TimeSlice(BROKER_SLICE_MS);
   private readonly backoff: Backoff;
   private readonly poison = new PoisonGuard();
   /** Filter → QoS of every subscription held, to restore on a new broker session. */
@@ -175,11 +184,13 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       const work = this.handler?.(message);
       if (work) this.pendingAcks.set(packet, work);
     });
-    // MQTT.js sends PUBACK when this calls back: held until the gateway's handler is done.
+    // MQTT.js sends PUBACK (PUBCOMP) when this calls back. It calls back at once, so the next
+    // packets are handled meanwhile, and the acknowledgement itself waits for the gateway's
+    // handler (OrderedAcks): a message waiting for the disk holds nothing else up.
     client.handleMessage = (packet, callback) => {
       const work = this.pendingAcks.get(packet);
       if (!work) {
-        callback();
+        this.slice.next(callback);
         return;
       }
       this.pendingAcks.delete(packet);
@@ -188,13 +199,22 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
         () => this.handlerWork.delete(work),
         () => this.handlerWork.delete(work),
       );
-      work.then(
-        () => callback(),
-        (error: Error) => {
-          logger.error({ topic: packet.topic, err: error.message }, 'message not stored: not acknowledged to the broker');
-          callback(error);
-        },
+      if (packet.messageId !== undefined) this.acks.hold(packet.qos === 2 ? 'pubcomp' : 'puback', packet.messageId, work);
+      this.slice.next(callback);
+    };
+    const internals = client as unknown as { _sendPacket: (packet: { cmd: string; messageId?: number }, ...rest: unknown[]) => void };
+    const sendPacket = internals._sendPacket.bind(client);
+    internals._sendPacket = (packet, ...rest) => {
+      const stream = client.stream;
+      const held = this.acks.release(
+        packet.cmd,
+        packet.messageId,
+        // Not on a later connection: the broker resends what this one did not acknowledge.
+        () => client.stream === stream && client.connected && sendPacket(packet),
+        (error) => logger.error({ messageId: packet.messageId, err: error.message }, 'message not stored: not acknowledged to the broker'),
       );
+      if (held) (rest[0] as (() => void) | undefined)?.(); // MQTT.js moves on to the next packet
+      else sendPacket(packet, ...rest);
     };
     let refused: ConnectionRefusedError | undefined;
     // The publish a broker keeps dropping the connection over is found and taken out (PoisonGuard).
@@ -223,6 +243,7 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       this.setState('connected', url);
     });
     client.on('close', () => {
+      this.acks.clear();
       if (this.closing) return;
       if (established) this.discardIfPoison(client);
       established = false;
@@ -308,6 +329,7 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     if (!force && this.handlerWork.size > 0) {
       // A DISCONNECT before these PUBACKs would make the broker send the messages again later.
       await Promise.allSettled([...this.handlerWork]);
+      await this.acks.drained();
       await new Promise((resolve) => setImmediate(resolve));
     }
     const client = this.client;

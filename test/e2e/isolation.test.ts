@@ -25,6 +25,24 @@ class StoreFailingFor extends MemoryStore {
   }
 }
 
+/** A store whose disk is slow for one device: its writes wait until `release()`. */
+class StoreSlowFor extends MemoryStore {
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly clientId: string) {
+    super();
+  }
+  override async putMessage(clientId: string, message: StoredMessage): Promise<void> {
+    if (clientId === this.clientId) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return super.putMessage(clientId, message);
+  }
+  get pending(): number {
+    return this.waiting.length;
+  }
+  release(): void {
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
+}
+
 /** One device's trouble stays with that device: nothing it causes may hold back the others. */
 describe.skipIf(skip)('isolation on the shared broker connection (mosquitto, in-flight window 20)', () => {
   const cleanup: Array<() => Promise<unknown>> = [];
@@ -94,5 +112,47 @@ describe.skipIf(skip)('isolation on the shared broker connection (mosquitto, in-
     expect((await watcher.waitFor(1)).map((m) => m.topic)).toEqual(['lt']);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(states.filter((state) => state === 'offline')).toHaveLength(2);
+  });
+  it('a message waiting for a slow disk holds nothing else on the connection: other deliveries and acknowledgements go on', async () => {
+    const mosquitto = await startMosquitto();
+    cleanup.push(() => mosquitto.stop());
+    const config = parseConfig({ radios: ['udp://127.0.0.1:0'], broker: mosquitto.url, dataDir: 'none', logLevel: 'silent', discovery: { advertiseSeconds: 0 } });
+    const radio = new UdpRadio({ url: 'udp://127.0.0.1:0' });
+    const upstream = new MqttUpstream({ url: mosquitto.url, clientId: 'slow-disk-gw', persistentSession: true, keepAlive: 30, reconnectMs: 200, logger: silentLogger() });
+    const store = new StoreSlowFor('slow');
+    const gateway = new Gateway({ config, radios: [radio], upstream, logger: silentLogger(), store });
+    await gateway.start();
+    cleanup.push(async () => {
+      store.release();
+      await gateway.stop();
+    });
+    const slow = await RawDevice.open(radio.port);
+    cleanup.push(async () => slow.close());
+    await slow.connect('slow', { cleanSession: false });
+    slow.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: 'x/#' } });
+    await slow.expect('suback');
+    slow.send({ type: 'disconnect', duration: 3600 });
+    await slow.expect('disconnect');
+    const live = await RawDevice.open(radio.port);
+    cleanup.push(async () => live.close());
+    await live.connect('live');
+    live.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'short', name: 'yy' } });
+    await live.expect('suback');
+
+    const publisher = await BrokerClient.connect(mosquitto.url);
+    cleanup.push(() => publisher.close());
+    await publisher.publish('x/1', 'for the sleeper', 1);
+    await until(() => store.pending === 1, 'the write for the sleeper waiting on the disk');
+    await publisher.publish('yy', 'for the live device', 1);
+    const delivered = await live.expect('publish', 3000);
+    expect(delivered.payload.toString()).toBe('for the live device');
+    live.send({ type: 'puback', topicId: 0, msgId: delivered.msgId, returnCode: 0 });
+    // Its own QoS 1 publish is acknowledged by the broker, and so to it, meanwhile too.
+    live.send({ type: 'publish', dup: false, qos: 1, retain: false, topic: { kind: 'short', name: 'zz' }, msgId: 7, payload: Buffer.from('up') });
+    expect(await live.expect('puback', 3000)).toMatchObject({ msgId: 7, returnCode: 0 });
+    expect(store.pending).toBe(1);
+
+    store.release();
+    await until(() => gateway.sessions.get('slow')?.heldCount === 1, 'the message for the sleeper held');
   });
 });
