@@ -44,6 +44,10 @@ export interface GatewayContext {
   predefinedFor(clientId: string | undefined): PredefinedTopics;
   /** Records the subscription for routing and holds it at the broker; resolves with the granted QoS. */
   subscribe(session: Session, subscription: Subscription): Promise<MqttQos>;
+  /** A gone device whose message had to be dropped: broker messages skip it until it comes back. */
+  stopRouting(session: Session): void;
+  /** The device came back: broker messages reach it again. */
+  resumeRouting(session: Session): void;
   /** Drops one subscription (routing and the broker's reference). */
   unsubscribe(session: Session, filter: string): void;
   /** Admission control: false while overloaded for the share of publishes being refused. */

@@ -242,16 +242,19 @@ let lastDropLoggedAt = Number.NEGATIVE_INFINITY;
  * is there, and only then does the gateway acknowledge it to the broker.
  */
 export function enqueue(ctx: GatewayContext, session: Session, message: OutboundMessage): Promise<void> | undefined {
-  const away = session.state === 'asleep' || session.state === 'disconnected' || session.state === 'lost';
+  const gone = session.state === 'disconnected' || session.state === 'lost';
+  const away = gone || session.state === 'asleep';
   // A disconnected persistent session keeps QoS 1 and 2 only, as an MQTT broker would.
-  if ((session.state === 'disconnected' || session.state === 'lost') && message.qos === 0) return undefined;
+  if (gone && message.qos === 0) return undefined;
   const { maxMessages, maxBytes, overflow, qos0 } = ctx.config.buffer;
-  if ((session.state === 'disconnected' || session.state === 'lost') && (session.heldCount >= maxMessages || session.heldBytes + message.payload.length > maxBytes)) {
+  if (gone && (session.heldCount >= maxMessages || session.heldBytes + message.payload.length > maxBytes)) {
     // A device that is gone (not asleep) keeps what it has, as an MQTT broker keeps an offline
     // session's queue: dropping its oldest for each new message would cost a store write and a
     // delete per message per abandoned session, which a flood to many of them turns into a CPU
-    // and disk storm for every device.
-    dropped(ctx, session, message, 'the device is gone and its buffer is full, newest dropped');
+    // and disk storm for every device. Nothing more can reach it until it comes back, so it
+    // leaves the routing table meanwhile and costs nothing per message.
+    dropped(ctx, session, message, 'the device is gone and its buffer is full, newest dropped; no more until it comes back');
+    ctx.stopRouting(session);
     return undefined;
   }
   if (session.state === 'asleep' && message.qos === 0 && qos0 === 'drop') {
@@ -273,6 +276,9 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
   // store work, which is what a flood fanned out to many queues needs.
   if (!ctx.held.hasRoomFor(size) || (!spills() && !ctx.heldInMemory.hasRoomFor(size))) {
     dropped(ctx, session, message, () => `all buffers full (buffer.totalMessages ${ctx.held.maxMessages} / totalBytes ${ctx.held.maxBytes}, memoryMessages ${ctx.heldInMemory.maxMessages} / memoryBytes ${ctx.heldInMemory.maxBytes}), newest dropped`);
+    // A gone device misses messages from here on anyway: it gets no more until it comes back,
+    // so the room that frees up goes to devices that are here or asleep.
+    if (gone) ctx.stopRouting(session);
     return undefined;
   }
   // The device's own bound: buffer.overflow decides, on this device's queue only.

@@ -1,11 +1,10 @@
-import { QlobberDedup } from 'qlobber';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { decode, describe, encode, rejectionFor, type Packet } from '../codec/index.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { FrameMeta, Radio } from '../radio.js';
 import { matcherFor, topicMatches } from '../topics/match.js';
-import { hasAcceptableDepth, MAX_TOPIC_LEVELS } from '../topics/names.js';
+import { hasAcceptableDepth } from '../topics/names.js';
 import { PredefinedTopics } from '../topics/predefined.js';
 import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
 import type { MqttQos, Upstream, UpstreamMessage } from '../upstream/upstream.js';
@@ -14,7 +13,7 @@ import { Admission, SAMPLE_MS } from './admission.js';
 import { enqueue, pump, settle, spillStored } from './delivery.js';
 import { dispatch } from './dispatcher.js';
 import { makePeer, type Peer } from './peer.js';
-import { Session, type OutboundMessage, type Subscription } from './session.js';
+import { Session, type OutboundMessage, type SessionState, type Subscription } from './session.js';
 import { SessionStore } from './session-store.js';
 import { fromRecord, SessionPersistence } from './persistence.js';
 import { MemoryStore } from '../store/memory-store.js';
@@ -27,6 +26,8 @@ import { toBroker } from './identity.js';
 import { Discovery } from './discovery.js';
 import { AccessPolicy } from './access.js';
 import { disconnect } from './handlers/presence.js';
+import { Routes } from './routes.js';
+import { RetainedReplay } from './retained-replay.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -42,6 +43,8 @@ export interface GatewayOptions {
 
 export interface GatewayStatus {
   sessions: number;
+  /** Sessions by state (MQTT-SN §6.14 client states); parked ones are gone devices no longer routed to. */
+  sessionsByState: Record<SessionState, number> & { parked: number };
   /** Messages held for devices (asleep, away or slow), all together, against buffer.totalMessages / totalBytes. */
   heldForDevices: number;
   heldForDevicesBytes: number;
@@ -76,8 +79,6 @@ function memoryMiB(): GatewayStatus['memory'] {
   return { rss: mib(rss), heapUsed: mib(heapUsed), external: mib(external) };
 }
 
-/** How long after SUBSCRIBE the broker's retained messages for it are expected. */
-const RETAINED_REPLAY_MS = 10_000;
 
 /** How often keep-alive and sleep timers are checked; precision is ample for second-scale durations. */
 const SUPERVISION_INTERVAL_MS = 1000;
@@ -106,7 +107,8 @@ export class Gateway implements GatewayContext {
   private readonly persistence: SessionPersistence;
   private readonly radios: readonly Radio[];
   /** Topic filter → sessions subscribed to it, for routing broker messages. */
-  private readonly routes = new QlobberDedup<Session>({ separator: '/', wildcard_one: '+', wildcard_some: '#', match_empty_levels: true, max_words: MAX_TOPIC_LEVELS });
+  private readonly routes = new Routes();
+  private readonly replay = new RetainedReplay();
   private readonly globalPredefined: PredefinedTopics;
   private readonly clientPredefined = new Map<string, PredefinedTopics>();
   private supervisionTimer: TimerHandle | undefined;
@@ -269,6 +271,7 @@ export class Gateway implements GatewayContext {
     const nextAttemptAt = this.upstream.nextAttemptAt;
     return {
       sessions: this.sessions.size,
+      sessionsByState: this.countSessionsByState(),
       heldForDevices: this.held.count,
       heldForDevicesBytes: this.held.bytes,
       heldForDevicesInMemory: this.heldInMemory.count,
@@ -287,6 +290,15 @@ export class Gateway implements GatewayContext {
       memory: memoryMiB(),
       stats: { ...this.stats },
     };
+  }
+
+  private countSessionsByState(): GatewayStatus['sessionsByState'] {
+    const counts = { connecting: 0, active: 0, asleep: 0, awake: 0, disconnected: 0, lost: 0, parked: 0 };
+    for (const session of this.sessions.values()) {
+      counts[session.state]++;
+      if (this.routes.isParked(session)) counts.parked++;
+    }
+    return counts;
   }
 
   /** One frame from a radio: decode, unwrap a forwarder's encapsulation, dispatch. Never throws. */
@@ -386,21 +398,27 @@ export class Gateway implements GatewayContext {
   subscribe(session: Session, subscription: Subscription): Promise<MqttQos> {
     const previous = session.subscriptions.get(subscription.filter);
     session.subscriptions.set(subscription.filter, subscription);
-    const now = this.clock.now();
-    session.dropEndedRetainedWindows(now);
-    session.retainedWanted.set(subscription.filter, { until: now + RETAINED_REPLAY_MS, seen: new Set() });
+    const replay = this.replay.subscribed(session, subscription.filter, this.clock.now());
     if (this.links) {
       const link = this.links.get(session);
       return link ? link.subscribe(subscription.filter, subscription.qos) : Promise.reject(new Error('the device has no broker connection'));
     }
     if (!previous) this.routes.add(subscription.filter, session);
-    return this.shared.subscribe(session.clientId, subscription.filter, subscription.qos, true);
+    return this.shared.subscribe(session.clientId, subscription.filter, subscription.qos, replay);
   }
 
   unsubscribe(session: Session, filter: string): void {
     if (!session.subscriptions.delete(filter)) return;
     const done = this.links ? this.links.get(session)?.unsubscribe(filter) : (this.routes.remove(filter, session), this.shared.unsubscribe(session.clientId, filter));
     done?.catch((error: Error) => this.logger.warn({ filter, err: error.message }, 'upstream unsubscribe failed'));
+  }
+
+  stopRouting(session: Session): void {
+    if (!this.links && this.routes.park(session)) this.stats.sessionsParked++;
+  }
+
+  resumeRouting(session: Session): void {
+    this.routes.unpark(session);
   }
 
   linkFor(session: Session | undefined): Upstream {
@@ -448,6 +466,7 @@ export class Gateway implements GatewayContext {
     for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter);
     this.closeLink(session);
     this.sessions.remove(session);
+    this.replay.forget(session);
     session.state = 'disconnected';
     this.persistence.forget(session);
   }
@@ -466,16 +485,15 @@ export class Gateway implements GatewayContext {
   private route(message: UpstreamMessage): Promise<unknown> | undefined {
     // Deeper than the matcher takes (another MQTT client published it): no device can be reached.
     if (!hasAcceptableDepth(message.topic)) return undefined;
-    const sessions = this.routes.match(message.topic);
-    if (sessions.size === 0) return undefined;
+    // A retained one is a replay for devices that just subscribed (RetainedReplay).
+    const sessions = message.retain ? this.replay.wanting(message.topic, this.clock.now()) : this.routes.match(message.topic);
     const payload = message.payload;
     const matches = matcherFor(message.topic); // the topic split once, not once per subscription
     let writes: Array<Promise<void>> | undefined;
     for (const session of sessions) {
-      if (message.retain && !this.wantsRetained(session, message.topic)) continue;
       // The matcher found this session: with one subscription, that one matches (bar the `$`
       // rule, MQTT 3.1.1 §4.7.2, which the matcher does not apply).
-      const only = session.subscriptions.size === 1 && !message.topic.startsWith('$') ? session.subscriptions.values().next().value : undefined;
+      const only = !message.retain && session.subscriptions.size === 1 && !message.topic.startsWith('$') ? session.subscriptions.values().next().value : undefined;
       const granted = only ? only.qos : Session.grantedQos(session.subscriptions.values(), matches);
       if (granted === undefined) continue;
       const written = enqueue(this, session, { topic: message.topic, payload, qos: Math.min(granted, message.qos) as MqttQos, retain: message.retain });
@@ -486,22 +504,10 @@ export class Gateway implements GatewayContext {
 
   /** Transparent mode: a message on the device's own connection is for that device alone. */
   private deliverTo(session: Session, message: UpstreamMessage): Promise<unknown> | undefined {
-    if (message.retain && !this.wantsRetained(session, message.topic)) return undefined;
+    if (message.retain && !this.replay.wants(session, message.topic, this.clock.now())) return undefined;
     const granted = Session.grantedQos(session.subscriptions.values(), (filter) => topicMatches(filter, message.topic));
     if (granted === undefined) return undefined; // e.g. a subscription just dropped
     return enqueue(this, session, { topic: message.topic, payload: message.payload, qos: Math.min(granted, message.qos) as MqttQos, retain: message.retain });
-  }
-
-  /** A retained message (sent by the broker for a new subscription) is for devices that just subscribed to a matching filter. */
-  private wantsRetained(session: Session, topic: string): boolean {
-    session.dropEndedRetainedWindows(this.clock.now());
-    for (const [filter, wanted] of session.retainedWanted) {
-      if (topicMatches(filter, topic) && !wanted.seen.has(topic)) {
-        wanted.seen.add(topic);
-        return true;
-      }
-    }
-    return false;
   }
 
   /** Keep-alive and sleep supervision (§6.14): silent for duration × tolerance means lost. */
@@ -512,10 +518,10 @@ export class Gateway implements GatewayContext {
       // Oldest first; the first that has not expired ends the pass.
       for (let gone = this.sessions.longestAway(); gone && now - gone.lastSeen > expiry; gone = this.sessions.longestAway()) this.evict(gone, 'expired');
     }
+    // Without this, a retained-replay window holds memory for good when no retained message comes.
+    this.replay.sweep(now);
     const tolerance = this.config.timers.keepAliveTolerance;
     for (const session of [...this.sessions.values()]) {
-      // Without this, a retained-replay window holds memory for good when no retained message comes.
-      if (session.retainedWanted.size > 0) session.dropEndedRetainedWindows(now);
       const period = session.state === 'asleep' ? session.sleepDuration : session.state === 'active' || session.state === 'awake' || session.state === 'connecting' ? session.keepAlive : 0;
       if (period > 0 && now - session.lastSeen > period * tolerance * 1000) {
         this.lose(session, session.state === 'asleep' ? 'sleep duration expired' : 'keep-alive expired');

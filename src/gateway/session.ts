@@ -69,7 +69,7 @@ export class Session {
    * Filters this device subscribed to just now, until when (ms), and the retained topics it got for
    * them: the broker sets the retain flag only when it sends retained messages for a new
    * subscription (MQTT 3.1.1 §3.3.1.3), so those go to devices that just subscribed, once each,
-   * never again because another device subscribed to the same filter.
+   * never again because another device subscribed to the same filter. Kept by RetainedReplay.
    */
   readonly retainedWanted = new Map<string, { readonly until: number; readonly seen: Set<string> }>();
   /**
@@ -116,11 +116,6 @@ export class Session {
     const id = this.nextMsgId;
     this.nextMsgId = id === 0xffff ? 1 : id + 1;
     return id;
-  }
-
-  /** Forgets retained-replay windows that ended (most never see the retained message that would end them). */
-  dropEndedRetainedWindows(now: number): void {
-    for (const [filter, wanted] of this.retainedWanted) if (wanted.until < now) this.retainedWanted.delete(filter);
   }
 
   /** Messages held for the device, in memory and spilled. */

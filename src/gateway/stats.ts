@@ -33,6 +33,11 @@ export interface GatewayStats {
   /** Lost or disconnected sessions deleted after limits.sessionExpiry. */
   sessionsExpired: number;
   /**
+   * Times a gone device stopped receiving (its filters left the routing table) because a message
+   * for it had to be dropped; it is routed again when it comes back.
+   */
+  sessionsParked: number;
+  /**
    * Client IDs, will topics, REGISTER names and SUBSCRIBE filters refused because a broker would
    * refuse them (control characters, non-characters, invalid UTF-8, too long) and drop the gateway.
    */
@@ -71,6 +76,7 @@ export function emptyStats(): GatewayStats {
     willsPublished: 0,
     sessionsLost: 0,
     sessionsEvicted: 0,
+    sessionsParked: 0,
     sessionsExpired: 0,
     refusedNames: 0,
     accessDenied: 0,

@@ -9,13 +9,23 @@ export class SharedSubscriptions {
   private readonly owners = new Map<string, Map<string, MqttQos>>();
   private readonly subscribedQos = new Map<string, MqttQos>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Replays (SUBSCRIBE again) queued and not sent yet, by filter: later ones join them. */
+  private readonly waitingReplays = new Map<string, Promise<MqttQos>>();
 
-  constructor(private readonly upstream: Upstream) {}
+  /** When the last retained replay was asked for, by filter (forgotten with the filter). */
+  private readonly lastReplayAt = new Map<string, number>();
+
+  /** `replayIntervalMs`: the least time between two retained replays of one filter. */
+  constructor(
+    private readonly upstream: Upstream,
+    private readonly replayIntervalMs = 1000,
+  ) {}
 
   /**
    * Adds `owner`'s interest in `filter`; resolves with the QoS the broker granted for it. With
    * `replayRetained`, a filter already held is subscribed again, so the broker sends its retained
-   * messages once more (for the new owner).
+   * messages once more (for the new owner). Replays asked for while one for the same filter waits
+   * its turn join it: a thousand devices subscribing to `#` at once cost one replay, not a thousand.
    */
   subscribe(owner: string, filter: string, qos: MqttQos, replayRetained = false): Promise<MqttQos> {
     let owners = this.owners.get(filter);
@@ -24,14 +34,45 @@ export class SharedSubscriptions {
       this.owners.set(filter, owners);
     }
     owners.set(owner, qos);
-    return this.serialise(filter, async () => {
+    const current = this.subscribedQos.get(filter);
+    if (replayRetained && current !== undefined && current >= qos) {
+      // Held already at this QoS: the device has its answer now, the replay follows on its own.
+      this.replay(filter).catch(() => undefined); // a broker refusing a filter it holds changes nothing here
+      return Promise.resolve(Math.min(qos, current) as MqttQos);
+    }
+    return replayRetained ? this.replay(filter).then((granted) => Math.min(qos, granted) as MqttQos) : this.change(filter, qos, false).then((granted) => Math.min(qos, granted) as MqttQos);
+  }
+
+  /**
+   * SUBSCRIBE again for the retained messages: joins one waiting for the same filter, else queues
+   * one. Each replay costs the broker its whole matching retained store, so one filter gets at
+   * most one per interval, however many devices subscribe (or one device, in a loop); the wait is
+   * outside the filter's queue, so an UNSUBSCRIBE meanwhile is not held up.
+   */
+  private replay(filter: string): Promise<MqttQos> {
+    const waiting = this.waitingReplays.get(filter);
+    if (waiting) return waiting;
+    const now = Date.now();
+    const at = Math.max(now, (this.lastReplayAt.get(filter) ?? Number.NEGATIVE_INFINITY) + this.replayIntervalMs);
+    this.lastReplayAt.set(filter, at);
+    const wait = at > now ? new Promise((resolve) => setTimeout(resolve, at - now)) : Promise.resolve();
+    const done = wait.then(() => this.change(filter, 0, true));
+    this.waitingReplays.set(filter, done);
+    return done;
+  }
+
+  /** Subscribes at the broker when the owners' QoS needs it (or for a replay), after earlier changes to `filter`. */
+  private change(filter: string, qos: MqttQos, replayRetained: boolean): Promise<MqttQos> {
+    return this.serialise(filter, async (): Promise<MqttQos> => {
+      // From here on the SUBSCRIBE is on its way: a later device needs a replay of its own.
+      if (replayRetained) this.waitingReplays.delete(filter);
       const wanted = this.maxQos(filter);
       const current = this.subscribedQos.get(filter);
       if (wanted === undefined) return qos;
-      if (current !== undefined && current >= wanted && !replayRetained) return Math.min(qos, current) as MqttQos;
+      if (current !== undefined && current >= wanted && !replayRetained) return current;
       const granted = await this.upstream.subscribe(filter, Math.max(wanted, current ?? 0) as MqttQos);
       this.subscribedQos.set(filter, granted);
-      return Math.min(qos, granted) as MqttQos;
+      return granted;
     });
   }
 
@@ -43,6 +84,7 @@ export class SharedSubscriptions {
     return this.serialise(filter, async () => {
       if (this.owners.has(filter) || !this.subscribedQos.has(filter)) return;
       this.subscribedQos.delete(filter);
+      this.lastReplayAt.delete(filter);
       await this.upstream.unsubscribe(filter);
     });
   }

@@ -172,4 +172,57 @@ describe('bounds a device cannot push the gateway past', () => {
     device.send({ type: 'register', topicId: 0, msgId: 9, topicName: 'abcdef' }); // one it holds: still answered
     expect((await device.expect('regack')).returnCode).toBe(0);
   });
+  it('a gone device whose buffer is full leaves routing: later messages cost it nothing, and it is routed again when it comes back', async () => {
+    const { gateway, url, open } = await setup({ buffer: { maxMessages: 2 } });
+    const device = await open();
+    await device.connect('gone-full', { cleanSession: false });
+    device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: 'park/#' } });
+    await device.expect('suback');
+    device.send({ type: 'disconnect' });
+    await device.expect('disconnect');
+    const publisher = await BrokerClient.connect(url);
+    cleanup.push(() => publisher.close());
+    for (let i = 0; i < 5; i++) await publisher.publish('park/x', `m${i}`, 1);
+    const gw = gateway.running.gateway;
+    await until(() => gw.stats.sessionsParked === 1, 'the session parked');
+    // The drop that parked it is counted; the two after it never reached the session at all.
+    expect(gw.stats.queueDropped).toBe(1);
+    expect(gw.held.count).toBe(2);
+
+    await device.connect('gone-full', { cleanSession: false });
+    const register = await device.expect('register');
+    device.send({ type: 'regack', topicId: register.topicId, msgId: register.msgId, returnCode: 0 });
+    const received: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const publish = await device.expect('publish');
+      received.push(publish.payload.toString());
+      device.send({ type: 'puback', topicId: register.topicId, msgId: publish.msgId, returnCode: 0 });
+      if (i === 1) await publisher.publish('park/x', 'after return', 1);
+    }
+    expect(received).toEqual(['m0', 'm1', 'after return']);
+  });
+
+  it('a device cycling client IDs from one address leaves lost sessions behind, which a full table evicts', async () => {
+    const { gateway, open } = await setup({ limits: { maxClients: 2 } });
+    const device = await open();
+    const codes: number[] = [];
+    for (const clientId of ['cycle-1', 'cycle-2', 'cycle-3', 'cycle-4']) {
+      // Keep-alive 0: never supervised, so only the address reuse can end the previous session.
+      device.send({ type: 'connect', will: false, cleanSession: false, protocolId: 1, duration: 0, clientId });
+      codes.push((await device.expect('connack')).returnCode);
+    }
+    expect(codes).toEqual([0, 0, 0, 0]);
+    const sessions = gateway.running.gateway.sessions;
+    expect(sessions.get('cycle-3')?.state).toBe('lost');
+    expect(sessions.get('cycle-4')?.state).toBe('active');
+    expect(sessions.size).toBe(2);
+    // A sleeping device's address taken by another is only detached: it may wake from anywhere.
+    const sleeper = await open();
+    await sleeper.connect('sleeper-x');
+    sleeper.send({ type: 'disconnect', duration: 600 });
+    await sleeper.expect('disconnect');
+    sleeper.send({ type: 'connect', will: false, cleanSession: true, protocolId: 1, duration: 60, clientId: 'other-y' });
+    await sleeper.expect('connack');
+    expect(sessions.get('sleeper-x')?.state).toBe('asleep');
+  });
 });

@@ -25,6 +25,20 @@ describe.each(brokerKinds)('retained messages ($name)', ({ skip, start }) => {
     await broker?.stop();
   });
 
+  it.skipIf(skip)('a SUBSCRIBE repeated while its retained replay is on (its SUBACK lost) does not bring the retained messages again', async () => {
+    const device = await RawDevice.open(gateway.port);
+    await device.connect('ret-repeat');
+    device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: 'ret/lamp' } });
+    const suback = await device.expect('suback');
+    const retained = await device.expect('publish');
+    device.send({ type: 'puback', topicId: suback.topicId, msgId: retained.msgId, returnCode: 0 });
+    device.send({ type: 'subscribe', dup: true, qos: 1, msgId: 1, topic: { kind: 'name', name: 'ret/lamp' } });
+    expect((await device.expect('suback')).returnCode).toBe(0);
+    await pause(500);
+    expect(device.pending().filter((packet) => packet.type === 'publish')).toEqual([]);
+    device.close();
+  });
+
   it.skipIf(skip)('every device that subscribes gets the retained message, with REGISTER first for a wildcard, and nobody gets it twice', async () => {
     const first = await RawDevice.open(gateway.port);
     await first.connect('ret-first');

@@ -100,6 +100,7 @@ export function formatReport(r: CampaignReport): string {
   const counters = Object.entries(stats).filter(([, v]) => typeof v === 'number' && v !== 0);
   lines.push('', `  gateway status counters (SIGUSR1): sessions ${String(r.status?.sessions ?? '?')}, upstream ${JSON.stringify(r.status?.upstream ?? '?')}`);
   const status = (r.status ?? {}) as Record<string, unknown>;
+  lines.push(`    sessions by state ${JSON.stringify(status.sessionsByState ?? '?')}`);
   lines.push(`    held for devices ${String(status.heldForDevices ?? '?')} (in memory ${String(status.heldForDevicesInMemory ?? '?')}), memory MiB ${JSON.stringify(status.memory ?? '?')}`);
   lines.push(`    ${counters.map(([k, v]) => `${k} ${String(v)}`).join(', ') || '(no status line)'}`);
   lines.push('', `  datagrams by kind: ${Object.entries(r.byKind).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);

@@ -34,9 +34,14 @@ export function handleConnect(ctx: GatewayContext, peer: Peer, packet: Connect):
     ctx.send(peer, { type: 'connack', returnCode: ReturnCode.NotSupported });
     return;
   }
-  // A different client that used this address before has gone (the address was reused).
+  // A different client that used this address before has gone (the address was reused). Left
+  // active, it would never be supervised with keep-alive 0 and could never be evicted: a device
+  // cycling client IDs would fill limits.maxClients. A sleeping one may wake from anywhere.
   const previousAtPeer = ctx.sessions.atPeer(peer);
-  if (previousAtPeer && previousAtPeer.clientId !== packet.clientId) ctx.sessions.unbindPeer(previousAtPeer);
+  if (previousAtPeer && previousAtPeer.clientId !== packet.clientId) {
+    ctx.sessions.unbindPeer(previousAtPeer);
+    if (previousAtPeer.state === 'active' || previousAtPeer.state === 'connecting') ctx.lose(previousAtPeer, 'another client connected from its address');
+  }
 
   let session = ctx.sessions.get(packet.clientId);
   if (!session) {
@@ -56,6 +61,7 @@ export function handleConnect(ctx: GatewayContext, peer: Peer, packet: Connect):
   } else {
     ctx.sessions.move(session, peer);
     if (packet.cleanSession) resetSession(ctx, session);
+    ctx.resumeRouting(session); // parked while it was gone with a full buffer
   }
   settle(ctx, session); // an exchange in flight restarts from the queue head after CONNACK
   session.cleanSession = packet.cleanSession;

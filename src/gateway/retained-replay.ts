@@ -1,0 +1,89 @@
+import { QlobberDedup } from 'qlobber';
+import { matcherFor } from '../topics/match.js';
+import { MAX_TOPIC_LEVELS } from '../topics/names.js';
+import type { Session } from './session.js';
+
+/** How long after a SUBSCRIBE retained messages from the broker are taken as that subscription's. */
+export const RETAINED_REPLAY_MS = 10_000;
+
+/**
+ * Which devices a retained message from the broker is for. The broker sets the retain flag only
+ * when it sends retained messages for a new subscription (MQTT 3.1.1 §3.3.1.3), and the gateway
+ * subscribes again for each device that subscribes, so such a message is for the devices that
+ * subscribed to a matching filter just now, once each.
+ *
+ * Only sessions with a window open on a matching filter are looked at (an index of their filters),
+ * never every subscriber of the topic nor every open window: a broker holding thousands of retained
+ * topics replays them all for each new subscription, and matching each against thousands of
+ * sessions made that replay cost the whole gateway its CPU.
+ */
+export class RetainedReplay {
+  /** Sessions with a window open, for the sweep. */
+  private readonly open = new Set<Session>();
+  /** Filter of each open window → its session. */
+  private readonly index = new QlobberDedup<Session>({ separator: '/', wildcard_one: '+', wildcard_some: '#', match_empty_levels: true, max_words: MAX_TOPIC_LEVELS });
+
+  /**
+   * `session` subscribed to `filter` at `now`: true when the broker should replay retained messages
+   * for it. A repeated SUBSCRIBE while its window is still open asks for nothing more (a device
+   * sending SUBSCRIBE in a loop would otherwise have the broker replay its whole store each time).
+   */
+  subscribed(session: Session, filter: string, now: number): boolean {
+    this.endWindows(session, now);
+    if (session.retainedWanted.has(filter)) return false;
+    session.retainedWanted.set(filter, { until: now + RETAINED_REPLAY_MS, seen: new Set() });
+    this.index.add(filter, session);
+    this.open.add(session);
+    return true;
+  }
+
+  /** The sessions a retained message on `topic` is for; each gets it once. */
+  wanting(topic: string, now: number): Session[] {
+    const wanting: Session[] = [];
+    if (this.open.size === 0) return wanting;
+    // The index has no `$` rule (MQTT 3.1.1 §4.7.2): the matcher applies it.
+    const matches = matcherFor(topic);
+    for (const session of this.index.match(topic)) {
+      for (const [filter, wanted] of session.retainedWanted) {
+        if (wanted.until >= now && !wanted.seen.has(topic) && matches(filter)) {
+          wanted.seen.add(topic);
+          wanting.push(session);
+          break;
+        }
+      }
+    }
+    return wanting;
+  }
+
+  /** Whether a retained message on `topic` is for this one session (transparent mode: its own connection). */
+  wants(session: Session, topic: string, now: number): boolean {
+    this.endWindows(session, now);
+    const matches = matcherFor(topic);
+    for (const [filter, wanted] of session.retainedWanted) {
+      if (!wanted.seen.has(topic) && matches(filter)) {
+        wanted.seen.add(topic);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Ends windows that ran out (supervision calls this; most never see the message that would). */
+  sweep(now: number): void {
+    for (const session of this.open) this.endWindows(session, now);
+  }
+
+  /** The session is gone: it wants nothing more. */
+  forget(session: Session): void {
+    this.endWindows(session, Number.POSITIVE_INFINITY);
+  }
+
+  private endWindows(session: Session, now: number): void {
+    for (const [filter, wanted] of session.retainedWanted) {
+      if (wanted.until >= now) continue;
+      session.retainedWanted.delete(filter);
+      this.index.remove(filter, session);
+    }
+    if (session.retainedWanted.size === 0) this.open.delete(session);
+  }
+}
