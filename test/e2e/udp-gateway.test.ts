@@ -96,6 +96,19 @@ describe.each(brokerKinds)('UDP gateway end to end with $name', ({ skip, start }
     }
   });
 
+  it.skipIf(skip)('a device that reconnects and starts its MsgIds over is never answered "duplicate": its retransmitted new message reaches the broker', async () => {
+    const dev = await device();
+    await dev.connect('msgid-restart', { cleanSession: false });
+    dev.send({ type: 'publish', dup: false, qos: 1, retain: false, topic: { kind: 'short', name: 'mr' }, msgId: 1, payload: Buffer.from('before') });
+    await dev.expect('puback');
+    await dev.connect('msgid-restart', { cleanSession: false }); // rebooted: MsgIds start at 1 again
+    // Its first try was lost on the air; this is the retransmission, with DUP.
+    dev.send({ type: 'publish', dup: true, qos: 1, retain: false, topic: { kind: 'short', name: 'mr' }, msgId: 1, payload: Buffer.from('after') });
+    expect((await dev.expect('puback')).returnCode).toBe(0);
+    const [message] = await watcher.waitFor(1, (m) => m.topic === 'mr' && m.payload.toString() === 'after');
+    expect(message?.qos).toBe(1);
+  });
+
   it.skipIf(skip)('an unknown topic ID gets PUBACK "invalid topic ID" and nothing reaches the broker', async () => {
     const dev = await device();
     await dev.connect('bad-topic-dev');

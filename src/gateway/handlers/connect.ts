@@ -69,6 +69,10 @@ export function handleConnect(ctx: GatewayContext, peer: Peer, packet: Connect):
   session.lastSeen = ctx.clock.now();
   // The device may have lost its topic table (reboot): register again before using an ID (§6.10).
   session.registry.forgetKnown();
+  // Nor can a MsgId acknowledged on the last connection mark a retransmission on this one: a device
+  // that starts its MsgIds over (most do, after a reboot) and whose first try was lost would have
+  // its new message answered as a duplicate and never forwarded. A duplicate is allowed at QoS 1.
+  session.recentlyAcked.length = 0;
 
   if (packet.will) {
     session.state = 'connecting';
