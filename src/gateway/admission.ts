@@ -13,6 +13,10 @@
  * then only added retries: at 10,000 QoS 1 msg/s from 10,000 devices it set off a retry storm.
  * QoS 0 is never shed here: that cannot make the socket drain faster when reading is the
  * bottleneck, and measured, it only collapsed QoS 0 delivery.
+ *
+ * The share falls on the devices that send: one publishing at most LIGHT_PUBLISHES_PER_SAMPLE
+ * QoS 1/2 messages per sample (a sensor reporting every few seconds, as most do) is never refused,
+ * so a flood from some devices does not turn into "congestion" for the quiet ones.
  */
 export const SAMPLE_MS = 1000;
 /**
@@ -23,12 +27,22 @@ export const SAMPLE_MS = 1000;
 export const OVERLOAD_DROP_SHARE = 0.01;
 /** More than this many bytes waiting for the broker means the broker does not keep up. */
 export const MAX_UPSTREAM_BACKLOG_BYTES = 1 << 20;
+/** QoS 1/2 publishes per sample a device may send and never be refused. */
+export const LIGHT_PUBLISHES_PER_SAMPLE = 1;
 const STEP_UP = 0.2;
+
+/** What admission keeps on each device: its publishes in the current sample. */
+export interface PublishTally {
+  tallySample: number;
+  tallyCount: number;
+}
 const STEP_DOWN = 0.1;
 
 export class Admission {
   /** Share of QoS 1 publishes refused now, 0..1. */
   refuseShare = 0;
+  /** Number of the current sample, so a device's tally restarts without a sweep over devices. */
+  private sampleNumber = 0;
 
   constructor(private readonly random: () => number = Math.random) {}
 
@@ -37,13 +51,21 @@ export class Admission {
    * sample, and the upstream backlog.
    */
   sample(droppedDatagrams: number, receivedDatagrams: number, upstreamBacklogBytes: number): void {
+    this.sampleNumber++;
     const lossy = droppedDatagrams > OVERLOAD_DROP_SHARE * (droppedDatagrams + receivedDatagrams);
     const overloaded = lossy || upstreamBacklogBytes > MAX_UPSTREAM_BACKLOG_BYTES;
     this.refuseShare = overloaded ? Math.min(1, this.refuseShare + STEP_UP) : Math.max(0, this.refuseShare - STEP_DOWN);
   }
 
-  /** Whether to take this QoS 1 publish; false means answer it with congestion. */
-  admit(): boolean {
+  /** Whether to take this QoS 1/2 publish from `device`; false means answer it with congestion. */
+  admit(device?: PublishTally): boolean {
+    if (device) {
+      if (device.tallySample !== this.sampleNumber) {
+        device.tallySample = this.sampleNumber;
+        device.tallyCount = 0;
+      }
+      if (++device.tallyCount <= LIGHT_PUBLISHES_PER_SAMPLE) return true;
+    }
     return this.refuseShare === 0 || this.random() >= this.refuseShare;
   }
 }

@@ -50,8 +50,8 @@ export interface GatewayContext {
   resumeRouting(session: Session): void;
   /** Drops one subscription (routing and the broker's reference). */
   unsubscribe(session: Session, filter: string): void;
-  /** Admission control: false while overloaded for the share of publishes being refused. */
-  admit(): boolean;
+  /** Admission control: false while overloaded for the share of publishes being refused (never for a device that publishes little). */
+  admit(session: Session): boolean;
   /** SEARCHGW from `peer`: GWINFO after the discovery delay (§6.1). */
   searchGw(peer: Peer): void;
   /** Encodes and sends; wraps in forwarder encapsulation when the peer sits behind one. */

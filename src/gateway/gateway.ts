@@ -343,8 +343,8 @@ export class Gateway implements GatewayContext {
     this.discovery.searchGw(peer);
   }
 
-  admit(): boolean {
-    return this.admission.admit();
+  admit(session: Session): boolean {
+    return this.admission.admit(session);
   }
 
   predefinedFor(clientId: string | undefined): PredefinedTopics {

@@ -98,6 +98,9 @@ export class Session {
   readonly qos2Received = new Map<number, 'forwarding' | 'received'>();
   /** MsgIds of device publishes recently acknowledged, to answer a retransmission without forwarding twice. */
   readonly recentlyAcked: number[] = [];
+  /** Admission control's tally of this device's publishes in the current sample (PublishTally). */
+  tallySample = -1;
+  tallyCount = 0;
   private nextMsgId = 1;
 
   constructor(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Admission, MAX_UPSTREAM_BACKLOG_BYTES } from '../../src/gateway/admission.js';
+import { Admission, LIGHT_PUBLISHES_PER_SAMPLE, MAX_UPSTREAM_BACKLOG_BYTES } from '../../src/gateway/admission.js';
 
 describe('Admission (overload control)', () => {
   it('admits everything while no datagram is lost and the broker keeps up', () => {
@@ -45,5 +45,20 @@ describe('Admission (overload control)', () => {
     for (let i = 0; i < 50; i++) admission.sample(10, 5000, MAX_UPSTREAM_BACKLOG_BYTES * 2);
     expect(admission.refuseShare).toBe(1);
     expect(admission.admit()).toBe(false);
+  });
+  it('refuses only devices that publish more than a light share: a quiet device is never told "congestion"', () => {
+    const admission = new Admission(() => 0); // every draw below the share: refuse whatever may be refused
+    for (let i = 0; i < 5; i++) admission.sample(1000, 5000, 0);
+    expect(admission.refuseShare).toBe(1);
+    const quiet = { tallySample: -1, tallyCount: 0 };
+    const heavy = { tallySample: -1, tallyCount: 0 };
+    const heavyAnswers: boolean[] = [];
+    for (let second = 0; second < 3; second++) {
+      expect(admission.admit(quiet)).toBe(true); // one publish a sample
+      for (let i = 0; i < 5; i++) heavyAnswers.push(admission.admit(heavy));
+      admission.sample(1000, 5000, 0);
+    }
+    // The heavy one's first publishes of each sample pass like anyone's; the rest are refused.
+    expect(heavyAnswers.filter(Boolean)).toHaveLength(3 * LIGHT_PUBLISHES_PER_SAMPLE);
   });
 });

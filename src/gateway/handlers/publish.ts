@@ -84,7 +84,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
     ack(ReturnCode.Accepted); // our PUBACK was lost; the broker already has the message
     return;
   }
-  if (session.upstreamPending.size >= ctx.config.limits.maxInflight || !ctx.admit()) {
+  if (session.upstreamPending.size >= ctx.config.limits.maxInflight || !ctx.admit(session)) {
     ctx.stats.congestion++;
     ack(ReturnCode.Congestion);
     return;
@@ -123,7 +123,7 @@ function handleQos2Publish(ctx: GatewayContext, session: Session, packet: Publis
     ctx.send(session.peer, { type: 'pubrec', msgId: packet.msgId }); // our PUBREC was lost
     return;
   }
-  if (session.qos2Received.size >= ctx.config.limits.maxInflight || !ctx.admit()) {
+  if (session.qos2Received.size >= ctx.config.limits.maxInflight || !ctx.admit(session)) {
     ctx.stats.congestion++;
     ack(ReturnCode.Congestion);
     return;
