@@ -43,24 +43,20 @@ export class RetainedReplay {
     if (this.open.size === 0) return wanting;
     // The index has no `$` rule (MQTT 3.1.1 §4.7.2): the matcher applies it.
     const matches = matcherFor(topic);
-    for (const session of this.index.match(topic)) {
-      for (const [filter, wanted] of session.retainedWanted) {
-        if (wanted.until >= now && !wanted.seen.has(topic) && matches(filter)) {
-          wanted.seen.add(topic);
-          wanting.push(session);
-          break;
-        }
-      }
-    }
+    for (const session of this.index.match(topic)) if (this.claim(session, topic, matches, now)) wanting.push(session);
     return wanting;
   }
 
   /** Whether a retained message on `topic` is for this one session (transparent mode: its own connection). */
   wants(session: Session, topic: string, now: number): boolean {
     this.endWindows(session, now);
-    const matches = matcherFor(topic);
+    return this.claim(session, topic, matcherFor(topic), now);
+  }
+
+  /** True, once per topic, when one of the session's open windows matches `topic`. */
+  private claim(session: Session, topic: string, matches: (filter: string) => boolean, now: number): boolean {
     for (const [filter, wanted] of session.retainedWanted) {
-      if (!wanted.seen.has(topic) && matches(filter)) {
+      if (wanted.until >= now && !wanted.seen.has(topic) && matches(filter)) {
         wanted.seen.add(topic);
         return true;
       }
