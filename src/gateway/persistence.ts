@@ -87,6 +87,12 @@ export function fromRecord(record: StoredSession, messages: readonly StoredMessa
 export class SessionPersistence {
   private readonly dirty = new Set<Session>();
   private scheduled = false;
+  /**
+   * Session records on their way to the store, and whether the session changed again meanwhile:
+   * one write per session queued at a time, however far behind the disk is (a flood of sessions
+   * changing faster than the disk writes them had queued records without bound).
+   */
+  private readonly writing = new Map<Session, { again: boolean; readonly done: Promise<void> }>();
 
   constructor(
     readonly store: DurableStore,
@@ -102,7 +108,8 @@ export class SessionPersistence {
 
   forget(session: Session): void {
     this.dirty.delete(session);
-    this.store.deleteSession(session.clientId).catch((error: Error) => this.failed('delete session', session, error));
+    this.writing.delete(session); // a write on its way is not repeated after the deletion
+    this.store.deleteSession(session.clientId, session.nextSeq > 1).catch((error: Error) => this.failed('delete session', session, error));
   }
 
   storeMessage(session: Session, message: OutboundMessage & { seq: number }): Promise<void> {
@@ -119,6 +126,7 @@ export class SessionPersistence {
   /** Writes pending session records now (shutdown). */
   async flushNow(): Promise<void> {
     this.flush();
+    while (this.writing.size > 0) await Promise.allSettled([...this.writing.values()].map((write) => write.done));
     await this.store.sync();
   }
 
@@ -129,7 +137,22 @@ export class SessionPersistence {
   }
 
   private writeSession(session: Session): void {
-    this.store.putSession(toRecord(session)).catch((error: Error) => this.failed('save session', session, error));
+    const pending = this.writing.get(session);
+    if (pending) {
+      pending.again = true; // already queued ahead of anything issued now: the next write follows it
+      return;
+    }
+    const done = this.store.putSession(toRecord(session)).then(
+      () => undefined,
+      (error: Error) => this.failed('save session', session, error),
+    );
+    const write = { again: false, done };
+    this.writing.set(session, write);
+    void done.then(() => {
+      if (this.writing.get(session) !== write) return; // forgotten meanwhile
+      this.writing.delete(session);
+      if (write.again) this.writeSession(session);
+    });
   }
 
   private failed(what: string, session: Session, error: Error): void {

@@ -103,8 +103,12 @@ export interface DurableStore {
   open(): Promise<StoredState>;
   /** Replaces a session record (not its messages). */
   putSession(session: StoredSession): Promise<void>;
-  /** Deletes a session record AND all its messages. */
-  deleteSession(clientId: string): Promise<void>;
+  /**
+   * Deletes a session record AND all its messages. `mayHaveMessages: false` (the session never
+   * stored one) skips looking for them: under a flood of short-lived sessions that range scan per
+   * deletion was what held the store back.
+   */
+  deleteSession(clientId: string, mayHaveMessages?: boolean): Promise<void>;
   /** Appends a buffered message for a client; resolves once it reached the OS (survives kill -9). */
   putMessage(clientId: string, message: StoredMessage): Promise<void>;
   /** Removes a delivered (or dropped) message. */

@@ -82,8 +82,9 @@ export class LevelStore implements DurableStore {
     return this.write(session.clientId, () => [{ type: 'put', key, value: encodeSession(session) }]);
   }
 
-  deleteSession(clientId: string): Promise<void> {
+  deleteSession(clientId: string, mayHaveMessages = true): Promise<void> {
     const db = this.db; // the batch may be built while close() runs
+    if (!mayHaveMessages) return this.write(clientId, () => [{ type: 'del', key: sessionKey(clientId) }]);
     return this.write(clientId, async (earlier) => {
       const prefix = messagePrefix(clientId);
       const stored = await db!.keys({ gte: prefix, lt: rangeEnd(prefix) }).all();
