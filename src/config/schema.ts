@@ -96,6 +96,13 @@ const limitsSchema = z.strictObject({
   /** Subscriptions one device may hold, wildcard filters included; beyond it SUBACK says congestion. */
   maxSubscriptions: withDefault(integer(1, 65_534), 100),
   /**
+   * Sessions one address (radio address, or forwarder node) may leave behind: a CONNECT with a new
+   * client ID beyond it deletes the longest-silent session last seen there, gone ones first. A
+   * device that reboots with a new client ID each time, or a script cycling IDs, cannot fill the
+   * client table with sleepers that every broker message then fans out to.
+   */
+  sessionsPerAddress: withDefault(integer(1), 8),
+  /**
    * Seconds a persistent session is kept after its device went away (lost or disconnected) before
    * it is deleted with what was held for it; 0 = never. MQTT-SN has no expiry of its own.
    */
@@ -190,7 +197,7 @@ export const configSchema = z.strictObject({
   /** Accept QoS -1 publishes from devices with no connection (MQTT-SN 1.2 §6.8). */
   qosMinusOne: withDefault(z.boolean(), true),
   access: withDefault(accessSchema, { addresses: {}, acl: {} }),
-  limits: withDefault(limitsSchema, { maxClients: 100_000, maxInflight: 64, maxMessageSize: 65507, maxTopics: 1000, maxTopicNamesLength: 64 * 1024, maxSubscriptions: 100, sessionExpiry: 7 * 24 * 3600 }),
+  limits: withDefault(limitsSchema, { maxClients: 100_000, maxInflight: 64, maxMessageSize: 65507, maxTopics: 1000, maxTopicNamesLength: 64 * 1024, maxSubscriptions: 100, sessionsPerAddress: 8, sessionExpiry: 7 * 24 * 3600 }),
   /** Messages held for one device while it sleeps, is away or slow (MQTT-SN 1.2 §6.14). */
   buffer: withDefault(bufferSchema, { maxMessages: 1000, maxBytes: 1 << 20, overflow: 'drop-oldest', qos0: 'keep', totalMessages: 1_000_000, totalBytes: 128 << 20, memoryMessages: 50_000, memoryBytes: 32 << 20 }),
   /** Where sessions and buffered messages are kept across restarts; `none` keeps them in memory only. */

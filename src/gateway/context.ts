@@ -73,5 +73,5 @@ export interface GatewayContext {
   /** Forgets a session entirely: subscriptions released at the broker, timers stopped, held messages deleted. */
   destroy(session: Session): void;
   /** Deletes a session whose device went away, to admit another (limits.maxClients) or because it expired; counted and logged. */
-  evict(session: Session, reason: 'evicted' | 'expired'): void;
+  evict(session: Session, reason: 'evicted' | 'expired' | 'address'): void;
 }

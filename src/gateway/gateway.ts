@@ -79,6 +79,11 @@ function memoryMiB(): GatewayStatus['memory'] {
   return { rss: mib(rss), heapUsed: mib(heapUsed), external: mib(external) };
 }
 
+const EVICTION_LOG = {
+  evicted: 'session of a device long gone deleted to admit a new device (limits.maxClients)',
+  expired: 'session expired (limits.sessionExpiry) and deleted',
+  address: 'session left behind at an address deleted for a new client ID there (limits.sessionsPerAddress)',
+} as const;
 
 /** How often keep-alive and sleep timers are checked; precision is ample for second-scale durations. */
 const SUPERVISION_INTERVAL_MS = 1000;
@@ -108,7 +113,7 @@ export class Gateway implements GatewayContext {
   private readonly radios: readonly Radio[];
   /** Topic filter → sessions subscribed to it, for routing broker messages. */
   private readonly routes = new Routes();
-  private readonly replay = new RetainedReplay();
+  private readonly replay = new RetainedReplay(() => this.config.buffer.maxMessages);
   private readonly globalPredefined: PredefinedTopics;
   private readonly clientPredefined = new Map<string, PredefinedTopics>();
   private supervisionTimer: TimerHandle | undefined;
@@ -471,12 +476,12 @@ export class Gateway implements GatewayContext {
     this.persistence.forget(session);
   }
 
-  evict(session: Session, reason: 'evicted' | 'expired'): void {
-    if (reason === 'evicted') this.stats.sessionsEvicted++;
-    else this.stats.sessionsExpired++;
+  evict(session: Session, reason: 'evicted' | 'expired' | 'address'): void {
+    if (reason === 'expired') this.stats.sessionsExpired++;
+    else this.stats.sessionsEvicted++;
     this.logger.info(
       { clientId: session.clientId, state: session.state, silentFor: Math.round((this.clock.now() - session.lastSeen) / 1000), held: session.heldCount },
-      reason === 'evicted' ? 'session of a device long gone deleted to admit a new device (limits.maxClients)' : 'session expired (limits.sessionExpiry) and deleted',
+      EVICTION_LOG[reason],
     );
     this.destroy(session);
   }

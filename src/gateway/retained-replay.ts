@@ -5,6 +5,12 @@ import type { Session } from './session.js';
 
 /** How long after a SUBSCRIBE retained messages from the broker are taken as that subscription's. */
 export const RETAINED_REPLAY_MS = 10_000;
+/**
+ * Topics remembered by all open windows together (a few MB). Beyond it the windows opened first
+ * end early: a flood of subscriptions to `#` against a broker with many retained topics would
+ * otherwise make this bookkeeping the largest thing in the heap.
+ */
+export const MAX_REMEMBERED_TOPICS = 100_000;
 
 /**
  * Which devices a retained message from the broker is for. The broker sets the retain flag only
@@ -20,7 +26,17 @@ export const RETAINED_REPLAY_MS = 10_000;
 export class RetainedReplay {
   /** Sessions with a window open, for the sweep. */
   private readonly open = new Set<Session>();
+  /** Entries in all open windows' `seen` sets. */
+  private remembered = 0;
   /** Filter of each open window → its session. */
+  /**
+   * `maxPerWindow()`: retained messages one subscription takes from a replay (buffer.maxMessages:
+   * more could not be held for it anyway). Its window then closes: each window remembers the
+   * topics it got, and thousands of sleeping `#` subscribers each remembering every retained topic
+   * of a large broker was the heap of a Pi.
+   */
+  constructor(private readonly maxPerWindow: () => number) {}
+
   private readonly index = new QlobberDedup<Session>({ separator: '/', wildcard_one: '+', wildcard_some: '#', match_empty_levels: true, max_words: MAX_TOPIC_LEVELS });
 
   /**
@@ -58,6 +74,12 @@ export class RetainedReplay {
     for (const [filter, wanted] of session.retainedWanted) {
       if (wanted.until >= now && !wanted.seen.has(topic) && matches(filter)) {
         wanted.seen.add(topic);
+        this.remembered++;
+        if (wanted.seen.size >= this.maxPerWindow()) this.endWindow(session, filter);
+        for (const oldest of this.open) {
+          if (this.remembered <= MAX_REMEMBERED_TOPICS) break;
+          this.endWindows(oldest, Number.POSITIVE_INFINITY);
+        }
         return true;
       }
     }
@@ -75,11 +97,13 @@ export class RetainedReplay {
   }
 
   private endWindows(session: Session, now: number): void {
-    for (const [filter, wanted] of session.retainedWanted) {
-      if (wanted.until >= now) continue;
-      session.retainedWanted.delete(filter);
-      this.index.remove(filter, session);
-    }
+    for (const [filter, wanted] of session.retainedWanted) if (wanted.until < now) this.endWindow(session, filter);
+  }
+
+  private endWindow(session: Session, filter: string): void {
+    this.remembered -= session.retainedWanted.get(filter)?.seen.size ?? 0;
+    session.retainedWanted.delete(filter);
+    this.index.remove(filter, session);
     if (session.retainedWanted.size === 0) this.open.delete(session);
   }
 }

@@ -17,6 +17,11 @@ export class SessionStore {
    * dropped when met.
    */
   private readonly away = new Set<Session>();
+  /**
+   * Sessions by the peer they last talked from, bound or not (asleep, gone): what one address has
+   * left behind, for limits.sessionsPerAddress. Arrays: nearly all hold one session.
+   */
+  private readonly byLastPeer = new Map<string, Session[]>();
 
   get(clientId: string): Session | undefined {
     return this.byClientId.get(clientId);
@@ -34,11 +39,18 @@ export class SessionStore {
   add(session: Session): void {
     this.byClientId.set(session.clientId, session);
     this.bind(session.peer, session);
+    this.remember(session);
   }
 
   /** A session restored from the durable store: known by client ID, not reachable until it shows up. */
   adopt(session: Session): void {
     this.byClientId.set(session.clientId, session);
+    this.remember(session);
+  }
+
+  /** Sessions whose device last talked from `peer` (the one bound there, if any, among them). */
+  lastAt(peer: Peer): readonly Session[] {
+    return this.byLastPeer.get(peer.key) ?? [];
   }
 
   /** The device now talks from `peer` (NAT rebinding, reboot, another radio): follow it. */
@@ -46,8 +58,10 @@ export class SessionStore {
     this.unbindPeer(session);
     const previous = this.byPeer.get(peer.key);
     if (previous && previous !== session) this.unbindPeer(previous);
+    this.forgetPeer(session);
     session.peer = peer;
     this.bind(peer, session);
+    this.remember(session);
   }
 
   /** Detaches the peer so datagrams from it no longer reach the session (the session itself stays). */
@@ -61,6 +75,7 @@ export class SessionStore {
   remove(session: Session): void {
     if (this.byClientId.get(session.clientId) === session) this.byClientId.delete(session.clientId);
     this.unbindPeer(session);
+    this.forgetPeer(session);
     this.away.delete(session);
   }
 
@@ -85,6 +100,20 @@ export class SessionStore {
 
   values(): IterableIterator<Session> {
     return this.byClientId.values();
+  }
+
+  private remember(session: Session): void {
+    const sessions = this.byLastPeer.get(session.peer.key);
+    if (!sessions) this.byLastPeer.set(session.peer.key, [session]);
+    else if (!sessions.includes(session)) sessions.push(session);
+  }
+
+  private forgetPeer(session: Session): void {
+    const sessions = this.byLastPeer.get(session.peer.key);
+    if (!sessions) return;
+    const index = sessions.indexOf(session);
+    if (index >= 0) sessions.splice(index, 1);
+    if (sessions.length === 0) this.byLastPeer.delete(session.peer.key);
   }
 
   private bind(peer: Peer, session: Session): void {

@@ -225,4 +225,49 @@ describe('bounds a device cannot push the gateway past', () => {
     await sleeper.expect('connack');
     expect(sessions.get('sleeper-x')?.state).toBe('asleep');
   });
+  it('limits.sessionsPerAddress: a new client ID at an address with that many sessions left there deletes the longest silent, gone before asleep', async () => {
+    const { gateway, open } = await setup({ limits: { sessionsPerAddress: 2 } });
+    const sessions = gateway.running.gateway.sessions;
+    const device = await open();
+    const leave = async (clientId: string, duration?: number): Promise<void> => {
+      await device.connect(clientId, { cleanSession: false });
+      device.send({ type: 'disconnect', ...(duration === undefined ? {} : { duration }) });
+      await device.expect('disconnect');
+      await pause(20); // distinct lastSeen
+    };
+    await leave('addr-1', 600); // asleep
+    await leave('addr-2'); // gone
+    await leave('addr-3', 600); // two were left here: the gone one makes room
+    expect(sessions.get('addr-2')).toBeUndefined();
+    expect(sessions.get('addr-1')?.state).toBe('asleep');
+    await device.connect('addr-4'); // both left are asleep: the longest silent goes
+    expect(sessions.get('addr-1')).toBeUndefined();
+    expect(sessions.get('addr-3')?.state).toBe('asleep');
+    expect(gateway.running.gateway.stats.sessionsEvicted).toBe(2);
+    // Another address is not affected.
+    const other = await open();
+    await other.connect('elsewhere');
+    expect(sessions.get('addr-3')?.state).toBe('asleep');
+  });
+  it('a subscription takes at most buffer.maxMessages retained messages from a replay, then its window closes', async () => {
+    const { gateway, url, open } = await setup({ buffer: { maxMessages: 3 } });
+    const publisher = await BrokerClient.connect(url);
+    cleanup.push(() => publisher.close());
+    for (let i = 1; i <= 5; i++) await publisher.publish(`cap/${i}`, `r${i}`, 1, true);
+    const device = await open();
+    await device.connect('capped');
+    device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: 'cap/#' } });
+    await device.expect('suback');
+    const received: string[] = [];
+    for (;;) {
+      const next = await device.expect('register', 1000).catch(() => undefined);
+      if (!next) break;
+      device.send({ type: 'regack', topicId: next.topicId, msgId: next.msgId, returnCode: 0 });
+      const publish = await device.expect('publish');
+      received.push(publish.payload.toString());
+      device.send({ type: 'puback', topicId: next.topicId, msgId: publish.msgId, returnCode: 0 });
+    }
+    expect(received).toHaveLength(3);
+    expect(gateway.running.gateway.sessions.get('capped')?.retainedWanted.size).toBe(0);
+  });
 });

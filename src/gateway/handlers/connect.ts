@@ -45,6 +45,7 @@ export function handleConnect(ctx: GatewayContext, peer: Peer, packet: Connect):
 
   let session = ctx.sessions.get(packet.clientId);
   if (!session) {
+    makeRoomAtAddress(ctx, peer);
     if (ctx.sessions.size >= ctx.config.limits.maxClients) {
       // Room is made from the sessions of devices long gone, never from active or sleeping ones.
       const gone = ctx.sessions.longestAway();
@@ -82,6 +83,23 @@ export function handleConnect(ctx: GatewayContext, peer: Peer, packet: Connect):
   }
   if (packet.cleanSession) session.will = undefined; // clean + no will: delete both (§6.3)
   accept(ctx, session);
+}
+
+/**
+ * A new client ID at `peer`: if the sessions last seen there are at limits.sessionsPerAddress, the
+ * longest-silent one goes, gone (lost, disconnected) before asleep. The one bound there was just
+ * ended as lost above, so an active device elsewhere is never among them.
+ */
+function makeRoomAtAddress(ctx: GatewayContext, peer: Peer): void {
+  const there = ctx.sessions.lastAt(peer);
+  if (there.length < ctx.config.limits.sessionsPerAddress) return;
+  const rank = (s: Session): number => (s.state === 'lost' || s.state === 'disconnected' ? 0 : s.state === 'asleep' ? 1 : 2);
+  let victim: Session | undefined;
+  for (const candidate of there) {
+    if (rank(candidate) === 2) continue;
+    if (!victim || rank(candidate) < rank(victim) || (rank(candidate) === rank(victim) && candidate.lastSeen < victim.lastSeen)) victim = candidate;
+  }
+  if (victim) ctx.evict(victim, 'address');
 }
 
 /** WILLTOPIC: an empty one means "no will"; otherwise ask for the message. */
