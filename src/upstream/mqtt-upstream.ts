@@ -12,7 +12,6 @@ import { isValidTopicName } from '../topics/names.js';
 import { Backoff } from '../backoff.js';
 import { OrderedAcks } from './ordered-acks.js';
 import { PoisonGuard } from './poison-guard.js';
-import { TimeSlice } from './time-slice.js';
 import { ConnectionRefusedError, InvalidTopicError, RefusedByBrokerError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
 
 type MqttClientConstructor = typeof clientModule.default;
@@ -98,9 +97,6 @@ function brokerStream(url: string, options: UpstreamTls | undefined): () => net.
  * QoS 1 messages after a reconnect and resubscribes. Reconnects are ours: exponential backoff with
  * jitter instead of MQTT.js's fixed period.
  */
-/** Broker input handled before the radios get a turn: libuv reads at most 32 datagrams per socket per loop turn, so 15,000 datagrams/s need a turn every 2 ms. */
-const BROKER_SLICE_MS = 1;
-
 export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstream {
   private client: MqttClient | undefined;
   private currentState: UpstreamState = 'connecting';
@@ -111,8 +107,6 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   private readonly handlerWork = new Set<Promise<unknown>>();
   /** Acknowledgements of broker messages waiting for the handler's work, in order (see OrderedAcks). */
   private readonly acks = new OrderedAcks();
-  /** Broker input yields to the radios every few milliseconds (see TimeSlice). */
-  private readonly slice = new TimeSlice(BROKER_SLICE_MS);
   private readonly backoff: Backoff;
   private readonly poison = new PoisonGuard();
   /** Filter → QoS of every subscription held, to restore on a new broker session. */
@@ -190,7 +184,7 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     client.handleMessage = (packet, callback) => {
       const work = this.pendingAcks.get(packet);
       if (!work) {
-        this.slice.next(callback);
+        callback();
         return;
       }
       this.pendingAcks.delete(packet);
@@ -200,7 +194,7 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
         () => this.handlerWork.delete(work),
       );
       if (packet.messageId !== undefined) this.acks.hold(packet.qos === 2 ? 'pubcomp' : 'puback', packet.messageId, work);
-      this.slice.next(callback);
+      callback();
     };
     const internals = client as unknown as { _sendPacket: (packet: { cmd: string; messageId?: number }, ...rest: unknown[]) => void };
     const sendPacket = internals._sendPacket.bind(client);
