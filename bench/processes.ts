@@ -6,11 +6,37 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import type { LoadResult, LoadSpec } from '../src/bench/fleet.js';
 import type { LoadgenTarget } from '../src/bench/loadgen-main.js';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = (path: string): string => join(root, 'dist', path);
+
+let bundled: Promise<string> | undefined;
+
+/**
+ * The load generator as one ESM file, built once per run: plain JavaScript like the gateway's
+ * bundle, so neither side pays for on-the-fly TypeScript. dist/ holds only what ships, so it is
+ * built into a temporary directory (everything bundled, nothing to resolve from there).
+ */
+function loadgenBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const outfile = join(await mkdtemp(join(tmpdir(), 'mqttsn-bench-')), 'loadgen.mjs');
+    await build({
+      entryPoints: [join(root, 'src/bench/loadgen-main.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+      logLevel: 'warning',
+    });
+    return outfile;
+  })();
+  return bundled;
+}
 
 export function findMosquitto(): string | undefined {
   return [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin'].map((dir) => join(dir, 'mosquitto')).find((path) => existsSync(path));
@@ -141,7 +167,7 @@ export class Loadgen {
   }
 
   static async start(target: LoadgenTarget): Promise<Loadgen> {
-    const child = spawn(process.execPath, [dist('src/bench/loadgen-main.js'), JSON.stringify(target)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [await loadgenBundle(), JSON.stringify(target)], { stdio: ['pipe', 'pipe', 'inherit'] });
     const loadgen = new Loadgen(child);
     const failed = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`load generator exited with ${code}`))));
     await Promise.race([loadgen.nextLine(), failed]);
