@@ -57,6 +57,9 @@ const HEADER = 4;
 
 /** [qos u8][retain u8][topic length u16 BE][topic utf8][payload]: compact and binary-safe. */
 export function encodeMessage(message: StoredMessage): Buffer {
+  // One broker message held for many devices is the same record for each: encoded once.
+  const last = lastEncoded;
+  if (last && last.payload === message.payload && last.topic === message.topic && last.qos === message.qos && last.retain === message.retain) return last.record;
   checkTopic(message.topic);
   const topicLength = Buffer.byteLength(message.topic, 'utf8');
   const record = Buffer.allocUnsafe(HEADER + topicLength + message.payload.length);
@@ -65,8 +68,12 @@ export function encodeMessage(message: StoredMessage): Buffer {
   record.writeUInt16BE(topicLength, 2);
   record.write(message.topic, HEADER, 'utf8');
   message.payload.copy(record, HEADER + topicLength);
+  lastEncoded = { payload: message.payload, topic: message.topic, qos: message.qos, retain: message.retain, record };
   return record;
 }
+
+/** Records are never written to after encoding (LevelDB copies them), so one can be reused. */
+let lastEncoded: { payload: Buffer; topic: string; qos: number; retain: boolean; record: Buffer } | undefined;
 
 /** Undefined when the record is damaged; the payload is a copy, never a view of LevelDB's buffer. */
 /** The payload size of a message record, checked as `decodeMessage` checks it, without copying anything. */
