@@ -11,8 +11,9 @@ export class Budget {
     readonly maxBytes: number,
   ) {}
 
-  hasRoomFor(bytes: number): boolean {
-    return this.count + 1 <= this.maxMessages && this.bytes + bytes <= this.maxBytes;
+  /** `share` < 1 asks for room below that share of the bound (a reserve left for others). */
+  hasRoomFor(bytes: number, share = 1): boolean {
+    return this.count + 1 <= this.maxMessages * share && this.bytes + bytes <= this.maxBytes * share;
   }
 
   add(bytes: number, count = 1): void {

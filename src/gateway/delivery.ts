@@ -6,6 +6,8 @@ import type { OutboundMessage, Session } from './session.js';
 
 /** PUBLISH header: length, type, flags, topic ID, MsgId; +2 when the 3-octet length form is needed. */
 const PUBLISH_OVERHEAD = 7;
+/** Share of buffer.memoryMessages / memoryBytes that messages for devices that are away may fill. */
+export const AWAY_MEMORY_SHARE = 0.5;
 /** Writes waiting in the store beyond which messages for absent devices are dropped rather than queued. */
 export const MAX_STORE_BACKLOG = 10_000;
 
@@ -223,8 +225,11 @@ function loadSpilled(ctx: GatewayContext, session: Session): void {
 }
 
 /** Counts and logs one message the buffer could not hold (§6.14: every drop accounted for). */
-function dropped(ctx: GatewayContext, session: Session, message: Pick<OutboundMessage, 'topic' | 'qos'>, reason: string | (() => string)): void {
-  ctx.stats.queueDropped++;
+type DropKind = 'queueDroppedDeviceBound' | 'queueDroppedGatewayBound' | 'queueDroppedStoreBehind' | 'queueDroppedGone' | 'queueDroppedQos0';
+
+function dropped(ctx: GatewayContext, session: Session, message: Pick<OutboundMessage, 'topic' | 'qos'>, kind: DropKind, reason: string | (() => string), count = 1): void {
+  ctx.stats.queueDropped += count;
+  ctx.stats[kind] += count;
   // A flood fanned out to many full queues drops millions: one line a second says enough, and
   // nothing is built for the others (the count is in the status line).
   const now = ctx.clock.now();
@@ -236,12 +241,29 @@ function dropped(ctx: GatewayContext, session: Session, message: Pick<OutboundMe
 let lastDropLoggedAt = Number.NEGATIVE_INFINITY;
 
 /**
+ * What `enqueue` would do with a QoS 0 broker message for every sleeping device, decided once per
+ * message: 'drop' when none of them can keep it (buffer.qos0: drop, or the bounds are reached),
+ * so a flood fanned out to thousands of sleeping subscribers costs a count, not a visit each.
+ */
+export function qos0ForSleepers(ctx: GatewayContext, size: number): 'enqueue' | 'drop' {
+  if (ctx.config.buffer.qos0 === 'drop') return 'drop';
+  return ctx.held.hasRoomFor(size) && ctx.heldInMemory.hasRoomFor(size, AWAY_MEMORY_SHARE) ? 'enqueue' : 'drop';
+}
+
+/** Counts `count` QoS 0 messages `qos0ForSleepers` dropped for sleeping devices (one log line at most). */
+export function droppedForSleepers(ctx: GatewayContext, session: Session, topic: string, count: number): void {
+  if (ctx.config.buffer.qos0 === 'drop') dropped(ctx, session, { topic, qos: 0 }, 'queueDroppedQos0', 'QoS 0 not kept for sleeping devices (buffer.qos0: drop)', count);
+  else dropped(ctx, session, { topic, qos: 0 }, 'queueDroppedGatewayBound', () => `all buffers full (buffer.totalMessages ${ctx.held.maxMessages} / totalBytes ${ctx.held.maxBytes}, or half of memoryMessages ${ctx.heldInMemory.maxMessages} / memoryBytes ${ctx.heldInMemory.maxBytes} for devices that are away), newest dropped`, count);
+}
+
+/**
  * Queues a broker message for the device under the buffer policy (config `buffer`): count and byte
  * limits with drop-oldest or drop-newest, QoS 0 kept or not while asleep. A QoS 1/2 message for a
  * device that is away is written to the durable store first; the returned promise settles when it
- * is there, and only then does the gateway acknowledge it to the broker.
+ * is there, and only then does the gateway acknowledge it to the broker. `keptPayload` gives the
+ * copy of the payload to hold (shared when one message goes to many devices).
  */
-export function enqueue(ctx: GatewayContext, session: Session, message: OutboundMessage): Promise<void> | undefined {
+export function enqueue(ctx: GatewayContext, session: Session, message: OutboundMessage, keptPayload: () => Buffer = () => Buffer.from(message.payload)): Promise<void> | undefined {
   const gone = session.state === 'disconnected' || session.state === 'lost';
   const away = gone || session.state === 'asleep';
   // A disconnected persistent session keeps QoS 1 and 2 only, as an MQTT broker would.
@@ -253,12 +275,12 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
     // delete per message per abandoned session, which a flood to many of them turns into a CPU
     // and disk storm for every device. Nothing more can reach it until it comes back, so it
     // leaves the routing table meanwhile and costs nothing per message.
-    dropped(ctx, session, message, 'the device is gone and its buffer is full, newest dropped; no more until it comes back');
+    dropped(ctx, session, message, 'queueDroppedGone', 'the device is gone and its buffer is full, newest dropped; no more until it comes back');
     ctx.stopRouting(session);
     return undefined;
   }
   if (session.state === 'asleep' && message.qos === 0 && qos0 === 'drop') {
-    dropped(ctx, session, message, 'QoS 0 not kept for sleeping devices (buffer.qos0: drop)');
+    dropped(ctx, session, message, 'queueDroppedQos0', 'QoS 0 not kept for sleeping devices (buffer.qos0: drop)');
     return undefined;
   }
   const size = message.payload.length;
@@ -266,16 +288,18 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
     // The disk cannot keep up (a flood fanned out to many absent subscribers): queueing more
     // writes would only grow memory and starve everyone else. This message is dropped for this
     // absent device, counted, and acknowledged to the broker.
-    dropped(ctx, session, message, `the store is behind (${MAX_STORE_BACKLOG} writes waiting), newest dropped`);
+    dropped(ctx, session, message, 'queueDroppedStoreBehind', `the store is behind (${MAX_STORE_BACKLOG} writes waiting), newest dropped`);
     return undefined;
   }
   // Spilled (in the store only) unless stored messages are still in memory for it: the spilled
   // ones must stay older than those, or the order would break when they are read back.
   const spills = (): boolean => away && message.qos > 0 && !session.loading && (session.spilled.count > 0 || !session.outbound.some((held) => held.seq !== undefined));
   // The gateway-wide bounds (all held messages; those in memory) drop the new message: O(1), no
-  // store work, which is what a flood fanned out to many queues needs.
-  if (!ctx.held.hasRoomFor(size) || (!spills() && !ctx.heldInMemory.hasRoomFor(size))) {
-    dropped(ctx, session, message, () => `all buffers full (buffer.totalMessages ${ctx.held.maxMessages} / totalBytes ${ctx.held.maxBytes}, memoryMessages ${ctx.heldInMemory.maxMessages} / memoryBytes ${ctx.heldInMemory.maxBytes}), newest dropped`);
+  // store work, which is what a flood fanned out to many queues needs. Devices that are away fill
+  // at most half of the memory bound, so connected devices always have the other half: thousands
+  // of sleeping subscribers cannot starve the devices that are here.
+  if (!ctx.held.hasRoomFor(size) || (!spills() && !ctx.heldInMemory.hasRoomFor(size, away ? AWAY_MEMORY_SHARE : 1))) {
+    dropped(ctx, session, message, 'queueDroppedGatewayBound', () => `all buffers full (buffer.totalMessages ${ctx.held.maxMessages} / totalBytes ${ctx.held.maxBytes}, memoryMessages ${ctx.heldInMemory.maxMessages} / memoryBytes ${ctx.heldInMemory.maxBytes}), newest dropped`);
     // A gone device misses messages from here on anyway: it gets no more until it comes back,
     // so the room that frees up goes to devices that are here or asleep.
     if (gone) ctx.stopRouting(session);
@@ -289,23 +313,24 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
       const victim = session.spilled.shift()!;
       ctx.held.remove(victim.size);
       ctx.forgetMessage(session, victim.seq);
-      dropped(ctx, session, { topic: '(held in the store)', qos: 1 }, () => `${reason()}, oldest dropped`);
+      dropped(ctx, session, { topic: '(held in the store)', qos: 1 }, 'queueDroppedDeviceBound', () => `${reason()}, oldest dropped`);
       continue;
     }
     // Never the message on the air: its acknowledgement may be on its way.
     const oldest = session.awaiting?.kind === 'publish' || session.awaiting?.kind === 'pubrel' ? 1 : 0;
     if (overflow === 'drop-newest' || oldest >= session.outbound.length) {
-      dropped(ctx, session, message, () => `${reason()}, newest dropped`);
+      dropped(ctx, session, message, 'queueDroppedDeviceBound', () => `${reason()}, newest dropped`);
       return undefined;
     }
     const victim = dequeue(ctx, session, oldest)!;
-    dropped(ctx, session, victim, () => `${reason()}, oldest dropped`);
+    dropped(ctx, session, victim, 'queueDroppedDeviceBound', () => `${reason()}, oldest dropped`);
   }
   let written: Promise<void> | undefined;
   if (away && message.qos > 0) {
     // A copy: the broker client's payload is a view into its socket read buffer (64 KiB, often
     // holding only a few small messages), which a message held for hours would keep alive whole.
-    const kept = { ...message, payload: Buffer.from(message.payload), seq: session.nextSeq++ };
+    // One copy per broker message, shared by every device it is held for.
+    const kept = { ...message, payload: keptPayload(), seq: session.nextSeq++ };
     if (spills()) session.spilled.push(kept.seq, size);
     else keepInMemory(ctx, session, kept);
     written = ctx.storeMessage(session, kept).catch((error: Error) => {

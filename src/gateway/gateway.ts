@@ -10,7 +10,7 @@ import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
 import type { MqttQos, Upstream, UpstreamMessage } from '../upstream/upstream.js';
 import type { GatewayContext } from './context.js';
 import { Admission, SAMPLE_MS } from './admission.js';
-import { enqueue, pump, settle, spillStored } from './delivery.js';
+import { droppedForSleepers, enqueue, pump, qos0ForSleepers, settle, spillStored } from './delivery.js';
 import { dispatch } from './dispatcher.js';
 import { makePeer, type Peer } from './peer.js';
 import { Session, type OutboundMessage, type SessionState, type Subscription } from './session.js';
@@ -28,6 +28,8 @@ import { AccessPolicy } from './access.js';
 import { disconnect } from './handlers/presence.js';
 import { Routes } from './routes.js';
 import { RetainedReplay } from './retained-replay.js';
+import { LoopDelay } from '../loop-delay.js';
+import { FairShare } from './fair-share.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -69,14 +71,16 @@ export interface GatewayStatus {
   /** Share of QoS 1 publishes answered with congestion by admission control (0 normally). */
   refusing: number;
   /** Where the process's memory is, in MiB: a growing heap is the gateway's, a growing rest is buffers and native code (LevelDB). */
-  memory: { rss: number; heapUsed: number; external: number };
+  memory: { rss: number; heapTotal: number; heapUsed: number; external: number };
+  /** Event-loop delay since the previous status: how long datagrams waited behind other work. */
+  eventLoop: { p99Ms: number; maxMs: number };
   stats: GatewayStats;
 }
 
 function memoryMiB(): GatewayStatus['memory'] {
-  const { rss, heapUsed, external } = process.memoryUsage();
+  const { rss, heapTotal, heapUsed, external } = process.memoryUsage();
   const mib = (bytes: number): number => Math.round(bytes / 104_857.6) / 10;
-  return { rss: mib(rss), heapUsed: mib(heapUsed), external: mib(external) };
+  return { rss: mib(rss), heapTotal: mib(heapTotal), heapUsed: mib(heapUsed), external: mib(external) };
 }
 
 const EVICTION_LOG = {
@@ -113,6 +117,7 @@ export class Gateway implements GatewayContext {
   private readonly radios: readonly Radio[];
   /** Topic filter → sessions subscribed to it, for routing broker messages. */
   private readonly routes = new Routes();
+  private readonly loopDelay = new LoopDelay();
   private readonly replay = new RetainedReplay(() => this.config.buffer.maxMessages);
   private readonly globalPredefined: PredefinedTopics;
   private readonly clientPredefined = new Map<string, PredefinedTopics>();
@@ -121,6 +126,8 @@ export class Gateway implements GatewayContext {
   private readonly admission = new Admission();
   /** Kernel drop counters per radio at the last admission sample. */
   private readonly lastDrops = new Map<Radio, number>();
+  /** Per radio: each address's share while the radio loses datagrams. */
+  private readonly fairShares = new Map<Radio, FairShare>();
   private datagramsAtLastSample = 0;
   private running = false;
   /** Transparent mode: devices whose broker connection must come back at start (held messages, sleepers). */
@@ -202,6 +209,7 @@ export class Gateway implements GatewayContext {
       this.logger.info({ radio: radio.name }, 'radio started');
     }
     this.running = true;
+    this.loopDelay.start();
     // What was on its way to a connected device when the gateway stopped goes out now.
     for (const session of restored) if (session.state === 'active') this.pump(session);
     this.discovery.start();
@@ -211,6 +219,7 @@ export class Gateway implements GatewayContext {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.loopDelay.stop();
     this.discovery.stop();
     if (this.supervisionTimer) this.clock.clearTimeout(this.supervisionTimer);
     if (this.admissionTimer) this.clock.clearTimeout(this.admissionTimer);
@@ -293,6 +302,7 @@ export class Gateway implements GatewayContext {
       radios: Object.fromEntries(this.radios.map((radio) => [radio.name, radio.counters?.() ?? {}])),
       refusing: this.admission.refuseShare,
       memory: memoryMiB(),
+      eventLoop: this.loopDelay.read(),
       stats: { ...this.stats },
     };
   }
@@ -309,6 +319,10 @@ export class Gateway implements GatewayContext {
   /** One frame from a radio: decode, unwrap a forwarder's encapsulation, dispatch. Never throws. */
   receive(radio: Radio, data: Buffer, from: string, meta?: FrameMeta): void {
     this.stats.datagramsIn++;
+    if (!this.fairShareOf(radio).admit(from)) {
+      this.stats.datagramsShed++;
+      return;
+    }
     if (data.length > this.config.limits.maxMessageSize) {
       this.stats.oversized++;
       return;
@@ -337,6 +351,12 @@ export class Gateway implements GatewayContext {
     } finally {
       this.frameMeta = undefined;
     }
+  }
+
+  private fairShareOf(radio: Radio): FairShare {
+    let share = this.fairShares.get(radio);
+    if (!share) this.fairShares.set(radio, (share = new FairShare()));
+    return share;
   }
 
   denied(what: string, details: Record<string, unknown>): void {
@@ -494,16 +514,35 @@ export class Gateway implements GatewayContext {
     const sessions = message.retain ? this.replay.wanting(message.topic, this.clock.now()) : this.routes.match(message.topic);
     const payload = message.payload;
     const matches = matcherFor(message.topic); // the topic split once, not once per subscription
+    let copy: Buffer | undefined;
+    const keptPayload = (): Buffer => (copy ??= Buffer.from(payload));
     let writes: Array<Promise<void>> | undefined;
+    const live = !message.retain && !message.topic.startsWith('$');
+    // QoS 0 for sleeping devices is decided once for all of them (thousands may match).
+    let sleepers: 'enqueue' | 'drop' | undefined;
+    let sleepersDropped = 0;
+    let firstDropped: Session | undefined;
     for (const session of sessions) {
       // The matcher found this session: with one subscription, that one matches (bar the `$`
       // rule, MQTT 3.1.1 §4.7.2, which the matcher does not apply).
-      const only = !message.retain && session.subscriptions.size === 1 && !message.topic.startsWith('$') ? session.subscriptions.values().next().value : undefined;
-      const granted = only ? only.qos : Session.grantedQos(session.subscriptions.values(), matches);
+      let granted: MqttQos | undefined;
+      if (live && session.subscriptions.size === 1) for (const only of session.subscriptions.values()) granted = only.qos;
+      else granted = Session.grantedQos(session.subscriptions.values(), matches);
       if (granted === undefined) continue;
-      const written = enqueue(this, session, { topic: message.topic, payload, qos: Math.min(granted, message.qos) as MqttQos, retain: message.retain });
+      const qos = Math.min(granted, message.qos) as MqttQos;
+      if (qos === 0 && live) {
+        const state = session.state;
+        if (state === 'disconnected' || state === 'lost') continue; // a gone device keeps QoS 1/2 only
+        if (state === 'asleep' && (sleepers ??= qos0ForSleepers(this, payload.length)) === 'drop') {
+          sleepersDropped++;
+          firstDropped ??= session;
+          continue;
+        }
+      }
+      const written = enqueue(this, session, { topic: message.topic, payload, qos, retain: message.retain }, keptPayload);
       if (written) (writes ??= []).push(written);
     }
+    if (firstDropped) droppedForSleepers(this, firstDropped, message.topic, sleepersDropped);
     return writes && Promise.all(writes);
   }
 
@@ -546,8 +585,15 @@ export class Gateway implements GatewayContext {
     for (const radio of this.radios) {
       const drops = await radio.receiveDrops?.().catch(() => undefined);
       if (drops === undefined) continue;
-      dropped += Math.max(0, drops - (this.lastDrops.get(radio) ?? drops));
+      const lost = Math.max(0, drops - (this.lastDrops.get(radio) ?? drops));
+      dropped += lost;
       this.lastDrops.set(radio, drops);
+      const share = this.fairShareOf(radio);
+      const changed = share.sample(lost);
+      if (changed) {
+        if (Number.isFinite(share.limit)) this.logger.warn({ radio: radio.name, perAddressPerSecond: Math.round((share.limit * 1000) / SAMPLE_MS), kernelDrops: this.stats.kernelDrops + dropped }, 'overloaded: datagrams are being lost, each address limited to its fair share, the excess dropped unread');
+        else this.logger.info({ radio: radio.name, shed: this.stats.datagramsShed }, 'radio keeps up again: no address limited');
+      }
     }
     this.stats.kernelDrops += dropped;
     const received = this.stats.datagramsIn - this.datagramsAtLastSample;

@@ -14,12 +14,24 @@ export interface GatewayStats {
   congestion: number;
   /** Datagrams the operating system dropped because the gateway did not read them in time. */
   kernelDrops: number;
+  /** Datagrams dropped unread while the radio was overloaded: their address sent beyond its fair share. */
+  datagramsShed: number;
   /** Device publishes refused: an unknown topic ID, or a short name a broker would refuse. */
   invalidTopic: number;
   /** QoS -1 publishes dropped (disabled, or topic not predefined/short). */
   qosMinusOneDropped: number;
-  /** Messages for a device dropped because its queue was full. */
+  /** Messages for a device dropped because its queue was full (all reasons; the next five split it). */
   queueDropped: number;
+  /** ... at the device's own bound (buffer.maxMessages / maxBytes, buffer.overflow decides which). */
+  queueDroppedDeviceBound: number;
+  /** ... at the gateway-wide bounds (buffer.totalMessages / totalBytes, memoryMessages / memoryBytes). */
+  queueDroppedGatewayBound: number;
+  /** ... for an absent device while the store was behind (too many writes waiting). */
+  queueDroppedStoreBehind: number;
+  /** ... for a device that is gone (disconnected or lost) with a full buffer: kept what it had. */
+  queueDroppedGone: number;
+  /** ... QoS 0 for a sleeping device with buffer.qos0: drop. */
+  queueDroppedQos0: number;
   /** Messages for an absent device the store could not write: kept in memory only (lost if the gateway stops). */
   storeFailed: number;
   /** Deliveries abandoned after the retries ran out or the device refused the topic. */
@@ -67,9 +79,15 @@ export function emptyStats(): GatewayStats {
     publishesOut: 0,
     congestion: 0,
     kernelDrops: 0,
+    datagramsShed: 0,
     invalidTopic: 0,
     qosMinusOneDropped: 0,
     queueDropped: 0,
+    queueDroppedDeviceBound: 0,
+    queueDroppedGatewayBound: 0,
+    queueDroppedStoreBehind: 0,
+    queueDroppedGone: 0,
+    queueDroppedQos0: 0,
     storeFailed: 0,
     deliveryFailed: 0,
     encodeFailed: 0,

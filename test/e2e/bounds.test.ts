@@ -159,6 +159,36 @@ describe('bounds a device cannot push the gateway past', () => {
     expect(held('slow-b')).toEqual(['b0']);
   });
 
+  it('sleeping subscribers fill at most half of buffer.memoryMessages with QoS 0: connected devices keep the other half', async () => {
+    const { gateway, url, open } = await setup({ buffer: { memoryMessages: 8 } });
+    // Three sleepers subscribed to everything at QoS 0: their messages are held in memory.
+    for (const clientId of ['sleeper-1', 'sleeper-2', 'sleeper-3']) {
+      const device = await open();
+      await device.connect(clientId);
+      device.send({ type: 'subscribe', dup: false, qos: 0, msgId: 1, topic: { kind: 'name', name: 'all/#' } });
+      await device.expect('suback');
+      device.send({ type: 'disconnect', duration: 600 });
+      await device.expect('disconnect');
+    }
+    // A connected device that is slow to acknowledge (QoS 1 held in memory until it answers).
+    const here = await open();
+    await here.connect('here');
+    here.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: 'all/#' } });
+    await here.expect('suback');
+    const publisher = await BrokerClient.connect(url);
+    cleanup.push(() => publisher.close());
+    for (let i = 0; i < 4; i++) await publisher.publish('all/x', `m${i}`, 1);
+    const gw = gateway.running.gateway;
+    // 3 sleepers x 4 messages = 12 wanted. Each sleeper takes m0 (3 in memory, with 'here' 4 of 8);
+    // from m1 on, memory is at half the bound: the sleepers' copies are dropped, 'here' gets all 4.
+    await until(() => gw.stats.queueDropped === 9, 'nine drops for the sleepers');
+    const held = (clientId: string) => gw.sessions.get(clientId)!.outbound.map((m) => m.payload.toString());
+    for (const sleeper of ['sleeper-1', 'sleeper-2', 'sleeper-3']) expect(held(sleeper)).toEqual(['m0']);
+    expect(held('here')).toEqual(['m0', 'm1', 'm2', 'm3']);
+    expect(gw.stats.queueDroppedGatewayBound).toBe(9);
+    expect((await here.expect('register')).topicName).toBe('all/x');
+  });
+
   it('limits.maxTopicNamesLength bounds the characters of topic names one device holds: beyond it REGACK says congestion', async () => {
     const { open } = await setup({ limits: { maxTopicNamesLength: 12 } });
     const device = await open();

@@ -79,7 +79,9 @@ export class GatewayProcess {
     const config = join(dir, 'gateway.json');
     // A fixed client ID, so mosquitto's log names the gateway's connection.
     await writeFile(config, JSON.stringify({ broker: { url: options.brokerUrl, clientId: options.clientId }, predefined: options.predefined }));
-    const args = ['--config', config, '--broker', options.brokerUrl, '--radio', `udp://127.0.0.1:${options.udpPort}`, '--data-dir', join(dir, 'data'), '--log-format', 'json', '--status-interval', '0'];
+    // FUZZ_GATEWAY_DATA_DIR=none: memory only, to tell the store's share of a run from the rest.
+    const dataDir = process.env.FUZZ_GATEWAY_DATA_DIR ?? join(dir, 'data');
+    const args = ['--config', config, '--broker', options.brokerUrl, '--radio', `udp://127.0.0.1:${options.udpPort}`, '--data-dir', dataDir, '--log-format', 'json', '--status-interval', '0'];
     const child = spawn(process.execPath, [...(process.env.FUZZ_GATEWAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), bundle, ...args], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     process.once('exit', () => child.kill('SIGKILL'));
     const gateway = new GatewayProcess(child, bundle, dir);
