@@ -33,6 +33,13 @@ export class FairShare {
   /**
    * End of a sample: `kernelDrops` datagrams were lost on the radio's socket meanwhile. Returns
    * true when the limit changed between "limiting" and "not limiting" (for the log).
+   *
+   * While datagrams are lost the share shrinks, from what was processed; once none are, it grows
+   * back until no address is held back. It helps most when processing is what the gateway cannot
+   * keep up with (a flood fanned out to many subscribers, store writes): shedding is cheap, so the
+   * gateway reads its socket again. When reading itself is the limit (a flood of cheap datagrams),
+   * the loss stays and the flooding addresses are held to a small share: the quiet devices are
+   * still served first, at a cost in what the flooding ones get through.
    */
   sample(kernelDrops: number): boolean {
     const before = Number.isFinite(this.limit);
@@ -41,12 +48,12 @@ export class FairShare {
     this.counts.clear();
     this.overflow = 0;
     const processed = demands.reduce((sum, demand) => sum + Math.min(demand, this.limit), 0);
-    if (kernelDrops > OVERLOAD_DROP_SHARE * (kernelDrops + processed)) {
-      // Losing datagrams: share a bit less than what was processed, so the socket drains.
+    if (kernelDrops > OVERLOAD_LOSS * (kernelDrops + processed)) {
+      // Losing datagrams: a smaller share, from what was processed, so the socket drains.
       const level = waterLevel(demands, processed * BACK_OFF);
       this.limit = Math.max(MIN_SHARE, Math.floor(Math.min(level, this.limit * BACK_OFF)));
     } else if (Number.isFinite(this.limit)) {
-      // Keeping up: give more back, and stop limiting once no address is held back any more.
+      // Keeping up: give more back, and no limit once no address is held back any more.
       const busiest = demands.reduce((max, demand) => Math.max(max, demand), 0);
       this.limit = busiest < this.limit ? Number.POSITIVE_INFINITY : Math.ceil(this.limit * STEP_UP);
     }
@@ -54,8 +61,8 @@ export class FairShare {
   }
 }
 
-/** A sample with drops above this share of what arrived is overload (one GC pause is not). */
-export const OVERLOAD_DROP_SHARE = 0.01;
+/** A sample losing more than this share of what it processed is overload (one GC pause is not). */
+export const OVERLOAD_LOSS = 0.01;
 /** Datagrams per sample any address may always send: a device's normal traffic and its retries. */
 export const MIN_SHARE = 3;
 /** Addresses counted per sample; beyond it new ones share a single count. */

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseConfig, readConfigFile } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
 import { output, projectRoot, spawnBin, stop } from '../helpers/processes.js';
+import { serviceEnvironment } from '../fuzz/gateway-process.js';
 
 /*
  * What a user installing the gateway as a service relies on: deploy/config.yaml loads and
@@ -101,6 +102,12 @@ describe('deploy/mqttsn-gateway.service', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('caps glibc malloc arenas (MALLOC_ARENA_MAX=2), as the fuzz run measures it', async () => {
+    const { Service: service = {} } = parseUnit(await readFile(unitPath, 'utf8'));
+    expect(service.Environment).toContain('MALLOC_ARENA_MAX=2');
+    expect(await serviceEnvironment()).toMatchObject({ MALLOC_ARENA_MAX: '2' });
   });
 
   it('runs the installed executable as mqttsn-gateway (dialout) with the config and data directories systemd manages', async () => {

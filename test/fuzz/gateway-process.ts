@@ -82,7 +82,9 @@ export class GatewayProcess {
     // FUZZ_GATEWAY_DATA_DIR=none: memory only, to tell the store's share of a run from the rest.
     const dataDir = process.env.FUZZ_GATEWAY_DATA_DIR ?? join(dir, 'data');
     const args = ['--config', config, '--broker', options.brokerUrl, '--radio', `udp://127.0.0.1:${options.udpPort}`, '--data-dir', dataDir, '--log-format', 'json', '--status-interval', '0'];
-    const child = spawn(process.execPath, [...(process.env.FUZZ_GATEWAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), bundle, ...args], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The environment the shipped systemd unit gives the gateway (MALLOC_ARENA_MAX), so RSS is what a Pi sees.
+    const env = { ...process.env, ...(await serviceEnvironment()) };
+    const child = spawn(process.execPath, [...(process.env.FUZZ_GATEWAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), bundle, ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     process.once('exit', () => child.kill('SIGKILL'));
     const gateway = new GatewayProcess(child, bundle, dir);
     try {
@@ -172,4 +174,10 @@ export class GatewayProcess {
       if (msg === 'status') this.log.lastStatus = JSON.parse(line) as Record<string, unknown>;
     }
   }
+}
+
+/** `Environment=NAME=VALUE` lines of deploy/mqttsn-gateway.service. */
+export async function serviceEnvironment(): Promise<Record<string, string>> {
+  const unit = await readFile(join(projectRoot, 'deploy', 'mqttsn-gateway.service'), 'utf8');
+  return Object.fromEntries([...unit.matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/gm)].map((match) => [match[1]!, match[2]!]));
 }
