@@ -107,8 +107,21 @@ export class GatewayProcess {
 
   /** Resident set size in KiB, from /proc (Linux). */
   rssKb(): number | undefined {
+    return this.statusKb('VmRSS');
+  }
+
+  /**
+   * Private (anonymous) resident memory: the heap, buffers, LevelDB's memory. RSS also counts file
+   * pages mapped from disk (the node executable, and LevelDB's table files, which it maps to read):
+   * page cache the kernel takes back under pressure, not memory the gateway holds.
+   */
+  privateKb(): number | undefined {
+    return this.statusKb('RssAnon');
+  }
+
+  private statusKb(field: string): number | undefined {
     try {
-      const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
+      const match = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
       return match ? Number(match[1]) : undefined;
     } catch {
       return undefined;

@@ -72,6 +72,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
   let sender: FuzzSender | undefined;
   let control: ControlDevice | undefined;
   let rss: RssSampler | undefined;
+  let privateRss: RssSampler | undefined;
   try {
     broker = await startMosquitto(brokerLogConfig(join(logDir, 'mosquitto.log')));
     await brokerLog.start();
@@ -91,6 +92,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     const ctl = (control = await ControlDevice.start(udpPort, broker.url, `fuzz/control/${options.seed}`, options.controlIntervalMs));
     const memory = (rss = new RssSampler(() => gw.rssKb()));
     memory.start(() => fuzz.sent / options.datagrams);
+    const privateMemory = (privateRss = new RssSampler(() => gw.privateKb()));
+    privateMemory.start(() => fuzz.sent / options.datagrams);
 
     let lastSay = Date.now();
     const cpuAt = (): { at: number; cpu: number | undefined } => ({ at: Date.now(), cpu: gw.cpuSeconds() });
@@ -109,15 +112,18 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     say(`sending done: ${fuzz.sent} in ${sendMs} ms; settling`);
     await bounded('control device, last publishes', ctl.stop(), 15_000, say);
     memory.mark('end');
+    privateMemory.mark('end');
     await ctl.settle(options.settleMs);
     await sleep(options.idleMs);
     memory.mark('idle');
+    privateMemory.mark('idle');
     const cpuIdle = cpuAt();
     await bounded('mosquitto log', brokerLog.freeze(), 5000, say);
     const asked = Date.now();
     const status = await gw.status();
     const statusMs = status ? Date.now() - asked : undefined;
     memory.stop();
+    privateMemory.stop();
     const crash = gw.crashed && gw.exited ? { ...gw.exited, tail: gw.log.raw.slice(-20), incident: crashIncident } : undefined;
     // A dead process's socket closing is the crash seen from the broker, not a second failure.
     const exitedAt = gw.crashed ? (gw.exitedAt ?? 0) : Infinity;
@@ -142,6 +148,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       brokerComplaints: brokerLog.complaints,
       control: ctl.result(),
       rss: memory.figures(),
+      privateRss: privateMemory.figures(),
       log: { bytes: gw.log.bytes, lines: gw.log.lines, errorLines: gw.log.errorLines, top },
       status,
       statusMs,
@@ -149,6 +156,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     };
   } finally {
     rss?.stop();
+    privateRss?.stop();
     await bounded('closing the control device', control?.close(), 5000, say);
     sender?.close();
     await bounded('stopping the gateway', gateway?.stop(), 15_000, say);

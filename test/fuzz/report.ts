@@ -1,8 +1,9 @@
 /**
  * The bar of issue 13 item 8 and a plain-text report of a campaign against it: 0 crashes, 0
  * broker-link drops, every PUBACKed control message at the broker, flat memory. Two choices are
- * ours and printed with the verdict: "flat" means RSS right after the last datagram is at most
- * MEMORY_FACTOR times RSS after warm-up, and a control publish that fails counts against the bar
+ * ours and printed with the verdict: "flat" means private resident memory (RssAnon) right after the
+ * last datagram is at most MEMORY_FACTOR times what it was after warm-up (RSS, which also counts
+ * file pages mapped from disk, is reported beside it), and a control publish that fails counts against the bar
  * (a gateway that stalls good devices would otherwise pass by PUBACKing nothing).
  */
 import type { ControlResult } from './control.js';
@@ -39,6 +40,8 @@ export interface CampaignReport {
   readonly brokerComplaints: readonly string[];
   readonly control: ControlResult;
   readonly rss: RssFigures;
+  /** RssAnon: RSS without file pages mapped from disk (the executable, LevelDB's table files). */
+  readonly privateRss: RssFigures;
   readonly log: { readonly bytes: number; readonly lines: number; readonly errorLines: number; readonly top: readonly { readonly msg: string; readonly lines: number; readonly bytes: number; readonly level: number; readonly sample: string }[] };
   readonly status: Record<string, unknown> | undefined;
   /** How long the gateway took to log its status line after SIGUSR1 (a busy event loop answers late). */
@@ -56,7 +59,7 @@ export interface Criterion {
 }
 
 export function criteria(r: CampaignReport): Criterion[] {
-  const { warmupKb, endKb } = r.rss;
+  const { warmupKb, endKb } = r.privateRss;
   const memoryOk = warmupKb !== undefined && endKb !== undefined && endKb <= warmupKb * MEMORY_FACTOR;
   return [
     { name: 'datagrams sent', value: `${r.sent}`, bar: `= ${r.options.datagrams}`, ok: r.sent === r.options.datagrams },
@@ -64,7 +67,7 @@ export function criteria(r: CampaignReport): Criterion[] {
     { name: 'broker-link drops', value: `${r.linkDrops.length}`, bar: '0', ok: r.linkDrops.length === 0 },
     { name: 'control failures', value: `${r.control.failures} (${r.control.sent} publishes)`, bar: '0', ok: r.control.failures === 0 && r.control.acked > 0 },
     { name: 'PUBACKed, not at broker', value: `${r.control.missingAtBroker.length} of ${r.control.acked}`, bar: '0', ok: r.control.missingAtBroker.length === 0 },
-    { name: 'RSS end / after warm-up', value: `${kb(endKb)} / ${kb(warmupKb)}`, bar: `<= ${MEMORY_FACTOR}x`, ok: memoryOk },
+    { name: 'private memory end / warm-up', value: `${kb(endKb)} / ${kb(warmupKb)}`, bar: `<= ${MEMORY_FACTOR}x`, ok: memoryOk },
   ];
 }
 
@@ -93,6 +96,8 @@ export function formatReport(r: CampaignReport): string {
   row('control sent/acked/reconnects', `${r.control.sent} / ${r.control.acked} / ${r.control.reconnects}, slowest PUBACK ${r.control.maxAckMs} ms, ${r.control.skipped} ticks skipped (previous unanswered)`);
   row('RSS start/warm-up/max', `${kb(r.rss.startKb)} / ${kb(r.rss.warmupKb)} / ${kb(r.rss.maxKb)}`, `(warm-up = ${WARMUP_SHARE * 100}% sent)`);
   row('RSS end / after idle', `${kb(r.rss.endKb)} / ${kb(r.rss.idleKb)}`, `(idle ${o.idleMs} ms)`);
+  row('private start/warm-up/max', `${kb(r.privateRss.startKb)} / ${kb(r.privateRss.warmupKb)} / ${kb(r.privateRss.maxKb)}`, '(RssAnon: without mapped files)');
+  row('private end / after idle', `${kb(r.privateRss.endKb)} / ${kb(r.privateRss.idleKb)}`);
   row('gateway CPU sending / after', `${r.cpu.sending ?? '?'}% / ${r.cpu.after ?? '?'}% of a core`, '(after = settle + idle)');
   row('status line after SIGUSR1', r.statusMs === undefined ? 'none within 15 s' : `${r.statusMs} ms`);
   row('gateway log (stderr)', `${r.log.bytes} bytes, ${r.log.lines} lines, ${r.log.errorLines} error`, `${(r.log.bytes / Math.max(1, r.sent)).toFixed(2)} B/datagram`);

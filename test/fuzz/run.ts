@@ -56,7 +56,7 @@ async function main(): Promise<number> {
   await writeFile(jsonPath, JSON.stringify(report, null, 2));
   console.log(formatReport(report));
   const ok = passed(report);
-  console.log(`\n${ok ? 'PASS' : 'FAIL'}: the bar is 0 crashes, 0 broker-link drops, 0 failed control publishes, every PUBACKed control message at the broker, RSS end <= 1.5x RSS after warm-up`);
+  console.log(`\n${ok ? 'PASS' : 'FAIL'}: the bar is 0 crashes, 0 broker-link drops, 0 failed control publishes, every PUBACKed control message at the broker, private memory (RssAnon) at the end <= 1.5x after warm-up`);
   console.log(`full report (with the last 50 datagrams before each link drop): ${jsonPath}`);
   const excluded = exclude.length > 0 ? ` --exclude ${exclude.join(',')}` : '';
   console.log(`same datagrams again: node --import tsx test/fuzz/run.ts --seed ${seed} --datagrams ${report.options.datagrams} --rate ${report.options.rate} --devices ${report.options.devices}${excluded}`);
