@@ -224,6 +224,18 @@ function loadSpilled(ctx: GatewayContext, session: Session): void {
   });
 }
 
+/**
+ * A copy of a payload to hold for a long time, in memory of its own. The broker client's payload is
+ * a view into its socket read buffer, and a copy by Buffer.from comes from Node's shared 8 KiB
+ * pool: either way one small message held for hours keeps the whole larger buffer alive
+ * (Node's documentation recommends allocUnsafeSlow for exactly this).
+ */
+export function keepableCopy(payload: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(payload.length);
+  payload.copy(copy);
+  return copy;
+}
+
 /** Counts and logs one message the buffer could not hold (§6.14: every drop accounted for). */
 type DropKind = 'queueDroppedDeviceBound' | 'queueDroppedGatewayBound' | 'queueDroppedStoreBehind' | 'queueDroppedGone' | 'queueDroppedQos0';
 
@@ -263,7 +275,7 @@ export function droppedForSleepers(ctx: GatewayContext, session: Session, topic:
  * is there, and only then does the gateway acknowledge it to the broker. `keptPayload` gives the
  * copy of the payload to hold (shared when one message goes to many devices).
  */
-export function enqueue(ctx: GatewayContext, session: Session, message: OutboundMessage, keptPayload: () => Buffer = () => Buffer.from(message.payload)): Promise<void> | undefined {
+export function enqueue(ctx: GatewayContext, session: Session, message: OutboundMessage, keptPayload: () => Buffer = () => keepableCopy(message.payload)): Promise<void> | undefined {
   const gone = session.state === 'disconnected' || session.state === 'lost';
   const away = gone || session.state === 'asleep';
   // A disconnected persistent session keeps QoS 1 and 2 only, as an MQTT broker would.
@@ -327,9 +339,9 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
   }
   let written: Promise<void> | undefined;
   if (away && message.qos > 0) {
-    // A copy: the broker client's payload is a view into its socket read buffer (64 KiB, often
-    // holding only a few small messages), which a message held for hours would keep alive whole.
-    // One copy per broker message, shared by every device it is held for.
+    // A copy (keepableCopy): the broker client's payload is a view into its socket read buffer,
+    // which a message held for hours would keep alive whole. One copy per broker message, shared
+    // by every device it is held for.
     const kept = { ...message, payload: keptPayload(), seq: session.nextSeq++ };
     if (spills()) session.spilled.push(kept.seq, size);
     else keepInMemory(ctx, session, kept);
@@ -343,7 +355,8 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
       ctx.logger.error({ clientId: session.clientId, topic: message.topic, err: error.message }, 'message for device not stored: kept in memory only');
     });
   } else {
-    keepInMemory(ctx, session, message);
+    // Held for a device that is away (QoS 0 for a sleeper): a copy too, for the same reason.
+    keepInMemory(ctx, session, away ? { ...message, payload: keptPayload() } : message);
   }
   ctx.held.add(size);
   pump(ctx, session);

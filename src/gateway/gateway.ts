@@ -10,7 +10,7 @@ import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
 import type { MqttQos, Upstream, UpstreamMessage } from '../upstream/upstream.js';
 import type { GatewayContext } from './context.js';
 import { Admission, SAMPLE_MS } from './admission.js';
-import { droppedForSleepers, enqueue, pump, qos0ForSleepers, settle, spillStored } from './delivery.js';
+import { droppedForSleepers, enqueue, keepableCopy, pump, qos0ForSleepers, settle, spillStored } from './delivery.js';
 import { dispatch } from './dispatcher.js';
 import { makePeer, type Peer } from './peer.js';
 import { Session, type OutboundMessage, type SessionState, type Subscription } from './session.js';
@@ -515,7 +515,7 @@ export class Gateway implements GatewayContext {
     const payload = message.payload;
     const matches = matcherFor(message.topic); // the topic split once, not once per subscription
     let copy: Buffer | undefined;
-    const keptPayload = (): Buffer => (copy ??= Buffer.from(payload));
+    const keptPayload = (): Buffer => (copy ??= keepableCopy(payload));
     let writes: Array<Promise<void>> | undefined;
     const live = !message.retain && !message.topic.startsWith('$');
     // QoS 0 for sleeping devices is decided once for all of them (thousands may match).

@@ -54,7 +54,8 @@ describe('Admission (overload control)', () => {
     const heavy = { tallySample: -1, tallyCount: 0 };
     const heavyAnswers: boolean[] = [];
     for (let second = 0; second < 3; second++) {
-      expect(admission.admit(quiet)).toBe(true); // one publish a sample
+      expect(admission.admit(quiet)).toBe(true); // a publish
+      expect(admission.admit(quiet)).toBe(true); // and its retransmission, in the same sample
       for (let i = 0; i < 5; i++) heavyAnswers.push(admission.admit(heavy));
       admission.sample(1000, 5000, 0);
     }
