@@ -265,7 +265,12 @@ export function qos0ForSleepers(ctx: GatewayContext, size: number): 'enqueue' | 
 /** Counts `count` QoS 0 messages `qos0ForSleepers` dropped for sleeping devices (one log line at most). */
 export function droppedForSleepers(ctx: GatewayContext, session: Session, topic: string, count: number): void {
   if (ctx.config.buffer.qos0 === 'drop') dropped(ctx, session, { topic, qos: 0 }, 'queueDroppedQos0', 'QoS 0 not kept for sleeping devices (buffer.qos0: drop)', count);
-  else dropped(ctx, session, { topic, qos: 0 }, 'queueDroppedGatewayBound', () => `all buffers full (buffer.totalMessages ${ctx.held.maxMessages} / totalBytes ${ctx.held.maxBytes}, or half of memoryMessages ${ctx.heldInMemory.maxMessages} / memoryBytes ${ctx.heldInMemory.maxBytes} for devices that are away), newest dropped`, count);
+  else dropped(ctx, session, { topic, qos: 0 }, 'queueDroppedGatewayBound', () => allBuffersFull(ctx), count);
+}
+
+function allBuffersFull(ctx: GatewayContext): string {
+  const { held, heldInMemory } = ctx;
+  return `all buffers full (buffer.totalMessages ${held.maxMessages} / totalBytes ${held.maxBytes}, memoryMessages ${heldInMemory.maxMessages} / memoryBytes ${heldInMemory.maxBytes}, half of it for devices that are away), newest dropped`;
 }
 
 /**
@@ -311,7 +316,7 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
   // at most half of the memory bound, so connected devices always have the other half: thousands
   // of sleeping subscribers cannot starve the devices that are here.
   if (!ctx.held.hasRoomFor(size) || (!spills() && !ctx.heldInMemory.hasRoomFor(size, away ? AWAY_MEMORY_SHARE : 1))) {
-    dropped(ctx, session, message, 'queueDroppedGatewayBound', () => `all buffers full (buffer.totalMessages ${ctx.held.maxMessages} / totalBytes ${ctx.held.maxBytes}, memoryMessages ${ctx.heldInMemory.maxMessages} / memoryBytes ${ctx.heldInMemory.maxBytes}), newest dropped`);
+    dropped(ctx, session, message, 'queueDroppedGatewayBound', () => allBuffersFull(ctx));
     // A gone device misses messages from here on anyway: it gets no more until it comes back,
     // so the room that frees up goes to devices that are here or asleep.
     if (gone) ctx.stopRouting(session);
