@@ -1,3 +1,5 @@
+import { OVERLOAD_DROP_SHARE } from './admission.js';
+
 /**
  * Fair shares of a radio under overload. When the gateway cannot keep up, the kernel drops
  * datagrams at random, so a quiet device loses as much as the ones flooding it: one device (or a
@@ -48,7 +50,7 @@ export class FairShare {
     this.counts.clear();
     this.overflow = 0;
     const processed = demands.reduce((sum, demand) => sum + Math.min(demand, this.limit), 0);
-    if (kernelDrops > OVERLOAD_LOSS * (kernelDrops + processed)) {
+    if (kernelDrops > OVERLOAD_DROP_SHARE * (kernelDrops + processed)) {
       // Losing datagrams: a smaller share, from what was processed, so the socket drains.
       const level = waterLevel(demands, processed * BACK_OFF);
       this.limit = Math.max(MIN_SHARE, Math.floor(Math.min(level, this.limit * BACK_OFF)));
@@ -61,8 +63,6 @@ export class FairShare {
   }
 }
 
-/** A sample losing more than this share of what it processed is overload (one GC pause is not). */
-export const OVERLOAD_LOSS = 0.01;
 /** Datagrams per sample any address may always send: a device's normal traffic and its retries. */
 export const MIN_SHARE = 3;
 /** Addresses counted per sample; beyond it new ones share a single count. */

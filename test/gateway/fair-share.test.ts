@@ -1,13 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { parseConfig } from '../../src/config/load.js';
 import { FairShare, MAX_TRACKED, MIN_SHARE, waterLevel } from '../../src/gateway/fair-share.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { SAMPLE_MS } from '../../src/gateway/admission.js';
-import { silentLogger } from '../../src/log.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/upstream/embedded-broker.js';
-import { MqttUpstream } from '../../src/upstream/mqtt-upstream.js';
 import { BrokerClient } from '../helpers/broker-client.js';
+import { startClockedGateway } from '../helpers/clocked-gateway.js';
 import { MemoryRadio } from '../helpers/memory-radio.js';
 
 describe('waterLevel (max-min fair share)', () => {
@@ -119,10 +117,7 @@ describe('fair shares in the gateway (radio reporting kernel drops)', () => {
     await watcher.subscribe('quiet/#', 1);
     clock = new ManualClock(1_000_000);
     radio = new LossyRadio();
-    const config = parseConfig({ broker: broker.url, radios: ['udp://127.0.0.1:0'] });
-    const upstream = new MqttUpstream({ url: broker.url, clientId: 'gw-under-test', keepAlive: 30, reconnectMs: 200, logger: silentLogger() });
-    gateway = new Gateway({ config, radios: [radio], upstream, logger: silentLogger(), clock });
-    await gateway.start();
+    gateway = await startClockedGateway({ brokerUrl: broker.url, radio, clock, clientId: 'gw-under-test' });
   });
 
   afterEach(async () => {

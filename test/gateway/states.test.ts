@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import type { Packet } from '../../src/codec/index.js';
-import { parseConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { silentLogger } from '../../src/log.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/upstream/embedded-broker.js';
-import { MqttUpstream } from '../../src/upstream/mqtt-upstream.js';
 import { BrokerClient } from '../helpers/broker-client.js';
+import { startClockedGateway } from '../helpers/clocked-gateway.js';
 import { MemoryRadio } from '../helpers/memory-radio.js';
 
 /**
@@ -36,10 +34,7 @@ describe('client state machine (MQTT-SN 1.2 §6.14)', () => {
   beforeEach(async () => {
     clock = new ManualClock(0);
     radio = new MemoryRadio();
-    const config = parseConfig({ broker: broker.url, radios: ['udp://127.0.0.1:0'], dataDir: 'none', timers: { retryMs: 1000, retries: 1, keepAliveTolerance: 1.5 } });
-    const upstream = new MqttUpstream({ url: broker.url, clientId: `gw-states-${Math.random()}`, keepAlive: 30, reconnectMs: 200, logger: silentLogger() });
-    gateway = new Gateway({ config, radios: [radio], upstream, logger: silentLogger(), clock });
-    await gateway.start();
+    gateway = await startClockedGateway({ brokerUrl: broker.url, radio, clock, clientId: `gw-states-${Math.random()}`, config: { dataDir: 'none', timers: { retryMs: 1000, retries: 1, keepAliveTolerance: 1.5 } } });
     watcher.messages.splice(0);
   });
 

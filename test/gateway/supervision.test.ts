@@ -1,11 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { parseConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { silentLogger } from '../../src/log.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/upstream/embedded-broker.js';
-import { MqttUpstream } from '../../src/upstream/mqtt-upstream.js';
 import { BrokerClient } from '../helpers/broker-client.js';
+import { startClockedGateway } from '../helpers/clocked-gateway.js';
 import { MemoryRadio } from '../helpers/memory-radio.js';
 
 /** Keep-alive, sleep and retry timers driven by a manual clock: no test here waits for them. */
@@ -23,10 +21,7 @@ describe('session supervision on a manual clock', () => {
     await watcher.subscribe('#');
     clock = new ManualClock(1_000_000);
     radio = new MemoryRadio();
-    const config = parseConfig({ broker: broker.url, radios: ['udp://127.0.0.1:0'], timers: { retryMs: 5000, retries: 2, keepAliveTolerance: 1.5 } });
-    const upstream = new MqttUpstream({ url: broker.url, clientId: 'gw-under-test', keepAlive: 30, reconnectMs: 200, logger: silentLogger() });
-    gateway = new Gateway({ config, radios: [radio], upstream, logger: silentLogger(), clock });
-    await gateway.start();
+    gateway = await startClockedGateway({ brokerUrl: broker.url, radio, clock, clientId: 'gw-under-test', config: { timers: { retryMs: 5000, retries: 2, keepAliveTolerance: 1.5 } } });
   });
 
   afterEach(async () => {
