@@ -34,7 +34,7 @@ function defaultClientId(dataDir: string): string {
 
 /** The durable store under `dataDir`, or memory only for `none`; the native LevelDB binding loads only when used. */
 async function openStore(dataDir: string): Promise<DurableStore> {
-  if (dataDir === 'none') return new MemoryStore();
+  if (dataDir === 'none') return new MemoryStore({ volatile: true });
   const { LevelStore } = await import('./store/level-store.js');
   return new LevelStore(resolve(dataDir));
 }

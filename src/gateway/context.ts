@@ -58,6 +58,8 @@ export interface GatewayContext {
   send(peer: Peer, packet: Packet): void;
   /** Moves queued messages toward the device as far as its state and acknowledgements allow. */
   pump(session: Session): void;
+  /** False with a volatile store (`--data-dir none`): messages for absent devices stay in memory, never spilled. */
+  readonly spillsToStore: boolean;
   /** Writes a buffered message to the durable store; settles once it is there. */
   storeMessage(session: Session, message: OutboundMessage & { seq: number }): Promise<void>;
   /** Deletes a stored message (delivered or dropped). */

@@ -175,7 +175,7 @@ function keepInMemory(ctx: GatewayContext, session: Session, message: OutboundMe
 }
 
 export function spillStored(ctx: GatewayContext, session: Session): void {
-  if (session.loading || !session.outbound.some((message) => message.seq !== undefined)) return;
+  if (!ctx.spillsToStore || session.loading || !session.outbound.some((message) => message.seq !== undefined)) return;
   const kept: OutboundMessage[] = [];
   for (const message of session.outbound) {
     if (message.seq === undefined) kept.push(message);
@@ -310,7 +310,7 @@ export function enqueue(ctx: GatewayContext, session: Session, message: Outbound
   }
   // Spilled (in the store only) unless stored messages are still in memory for it: the spilled
   // ones must stay older than those, or the order would break when they are read back.
-  const spills = (): boolean => away && message.qos > 0 && !session.loading && (session.spilled.count > 0 || !session.outbound.some((held) => held.seq !== undefined));
+  const spills = (): boolean => ctx.spillsToStore && away && message.qos > 0 && !session.loading && (session.spilled.count > 0 || !session.outbound.some((held) => held.seq !== undefined));
   // The gateway-wide bounds (all held messages; those in memory) drop the new message: O(1), no
   // store work, which is what a flood fanned out to many queues needs. Devices that are away fill
   // at most half of the memory bound, so connected devices always have the other half: thousands

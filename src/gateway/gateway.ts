@@ -102,6 +102,7 @@ export class Gateway implements GatewayContext {
   readonly sessions = new SessionStore();
   readonly held: Budget;
   readonly heldInMemory: Budget;
+  readonly spillsToStore: boolean;
   /** The broker link behind store-and-forward: held messages survive outages and restarts. */
   readonly upstream: StoreAndForward;
   /** What the radio measured about the frame being handled; set only while it is dispatched. */
@@ -143,6 +144,7 @@ export class Gateway implements GatewayContext {
     this.heldInMemory = new Budget(this.config.buffer.memoryMessages, this.config.buffer.memoryBytes);
     const store = options.store ?? new MemoryStore();
     this.persistence = new SessionPersistence(store, this.logger);
+    this.spillsToStore = store.volatile !== true;
     const { maxMessages, maxBytes } = this.config.forward;
     const budget = new Budget(maxMessages, maxBytes);
     this.budget = budget;

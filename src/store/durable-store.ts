@@ -99,6 +99,12 @@ export interface StoredState {
 export interface DurableStore {
   /** Writes issued and not yet done (0 for a store that writes at once). */
   readonly backlog: number;
+  /**
+   * True when the contents live in this process's memory only (`--data-dir none`): nothing is
+   * gained by moving messages out of the gateway's memory into it, so the gateway keeps messages
+   * for absent devices itself, under buffer.memoryMessages / memoryBytes.
+   */
+  readonly volatile?: boolean;
   /** Opens (creating the directory if needed) and loads everything. */
   open(): Promise<StoredState>;
   /** Replaces a session record (not its messages). */

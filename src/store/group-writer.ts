@@ -17,6 +17,14 @@ export type BuildOps = (earlier: readonly WriteOp[]) => WriteOp[] | Promise<Writ
  */
 export const MAX_BATCH_OPS = 1024;
 
+/**
+ * Bytes (keys and values) per LevelDB batch, at most (again, one write is never split). The binding
+ * copies a batch into one native buffer on the main thread: unbounded, a batch of large session
+ * records reached 19 MiB under the fuzz, and such short-lived big blocks are what glibc's heap
+ * keeps around afterwards.
+ */
+export const MAX_BATCH_BYTES = 1 << 20;
+
 /** The store's operations as classic-level's binding takes them: keys are strings, values Buffers. */
 type BatchFn = (ops: WriteOp[], options: { sync: boolean }) => Promise<void>;
 
@@ -95,12 +103,15 @@ export class GroupWriter {
     while (this.queue.length > 0 || this.syncWaiters.length > 0) {
       const ops: WriteOp[] = [];
       const written: Pending[] = [];
-      // Writes join the batch until it holds MAX_BATCH_OPS; the rest wait for the next one.
+      // Writes join the batch until it holds MAX_BATCH_OPS or MAX_BATCH_BYTES; the rest wait for the next one.
       let taken = 0;
-      while (taken < this.queue.length && (taken === 0 || ops.length < MAX_BATCH_OPS)) {
+      let bytes = 0;
+      while (taken < this.queue.length && (taken === 0 || (ops.length < MAX_BATCH_OPS && bytes < MAX_BATCH_BYTES))) {
         const pending = this.queue[taken++]!;
         try {
-          ops.push(...(await pending.build(ops)));
+          const built = await pending.build(ops);
+          for (const op of built) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+          ops.push(...built);
           written.push(pending);
         } catch (error) {
           pending.reject(error);

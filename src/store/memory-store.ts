@@ -15,6 +15,15 @@ function cloneSession(session: StoredSession): StoredSession {
 
 const cloneMessage = (message: StoredMessage): StoredMessage => ({ ...message, payload: Buffer.from(message.payload) });
 
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * `--data-dir none`: the gateway keeps held messages in its own (bounded) memory, so the store
+   * checks them but does not keep a second copy (see DurableStore.volatile).
+   */
+  volatile?: boolean;
+}
+
 /**
  * A complete in-memory DurableStore: `--data-dir none`, and tests. Its contents survive `close()`
  * and come back on the next `open()` of the same instance (a restart, for gateway tests), but not
@@ -22,6 +31,12 @@ const cloneMessage = (message: StoredMessage): StoredMessage => ({ ...message, p
  * tested against it behaves the same on disk.
  */
 export class MemoryStore implements DurableStore {
+  readonly volatile: boolean;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.volatile = options.volatile ?? false;
+  }
+
   private readonly sessions = new Map<string, StoredSession>();
   private readonly messages = new Map<string, Map<number, StoredMessage>>();
   private readonly forward = new Map<string, Map<number, StoredForward>>();
@@ -60,6 +75,7 @@ export class MemoryStore implements DurableStore {
   async putMessage(clientId: string, message: StoredMessage): Promise<void> {
     this.check(clientId, message.seq);
     checkTopic(message.topic);
+    if (this.volatile) return;
     let messages = this.messages.get(clientId);
     if (!messages) this.messages.set(clientId, (messages = new Map()));
     messages.set(message.seq, cloneMessage(message));

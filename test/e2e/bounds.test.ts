@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { startEmbeddedBroker } from '../../src/upstream/embedded-broker.js';
@@ -92,7 +95,10 @@ describe('bounds a device cannot push the gateway past', () => {
   });
 
   it('buffer.totalMessages bounds what is held for all sleeping devices together: beyond it new messages are dropped and counted', async () => {
-    const { gateway, url, open } = await setup({ buffer: { maxMessages: 100, totalMessages: 5 } });
+    // With a data directory: messages for sleeping devices go to the store (LevelDB).
+    const dataDir = await mkdtemp(join(tmpdir(), 'mqttsn-bounds-'));
+    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+    const { gateway, url, open } = await setup({ buffer: { maxMessages: 100, totalMessages: 5 }, dataDir });
     for (const clientId of ['sleeper-a', 'sleeper-b']) {
       const device = await open();
       await device.connect(clientId);
@@ -194,6 +200,44 @@ describe('bounds a device cannot push the gateway past', () => {
     expect(held('here')).toEqual(['m0', 'm1', 'm2', 'm3']);
     expect(gw.stats.queueDroppedGatewayBound).toBe(9);
     expect((await here.expect('register')).topicName).toBe('all/x');
+  });
+
+  it('without a data directory, QoS 1 held for sleeping devices stays within half of buffer.memoryMessages, and is delivered at wake-up', async () => {
+    // startTestGateway runs with --data-dir none: there is no disk to spill to.
+    const { gateway, url, open } = await setup({ buffer: { memoryMessages: 8 } });
+    const sleepers: RawDevice[] = [];
+    for (const clientId of ['sleeper-1', 'sleeper-2']) {
+      const device = await open();
+      await device.connect(clientId);
+      device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: 'all/#' } });
+      await device.expect('suback');
+      device.send({ type: 'disconnect', duration: 600 });
+      await device.expect('disconnect');
+      sleepers.push(device);
+    }
+    const publisher = await BrokerClient.connect(url);
+    cleanup.push(() => publisher.close());
+    for (let i = 0; i < 10; i++) await publisher.publish('all/x', `m${i}`, 1);
+    const gw = gateway.running.gateway;
+    // 2 sleepers x 10 wanted; half of the 8 in memory is theirs: m0 and m1 each, 16 dropped and counted.
+    await until(() => gw.stats.queueDroppedGatewayBound === 16, 'sixteen drops for the sleepers');
+    expect(gw.heldInMemory.count).toBe(4);
+    expect(gw.held.count).toBe(4);
+    const session = gw.sessions.get('sleeper-1')!;
+    expect(session.spilled.count).toBe(0);
+    expect(session.outbound.map((m) => m.payload.toString())).toEqual(['m0', 'm1']);
+    // Awake: what was held is delivered (PUBLISH after REGISTER), then PINGRESP.
+    const device = sleepers[0]!;
+    device.send({ type: 'pingreq', clientId: 'sleeper-1' });
+    const register = await device.expect('register');
+    device.send({ type: 'regack', topicId: register.topicId, msgId: register.msgId, returnCode: 0 });
+    for (const expected of ['m0', 'm1']) {
+      const publish = await device.expect('publish');
+      expect(publish.payload.toString()).toBe(expected);
+      device.send({ type: 'puback', topicId: register.topicId, msgId: publish.msgId, returnCode: 0 });
+    }
+    await device.expect('pingresp');
+    expect(gw.heldInMemory.count).toBe(2);
   });
 
   it('limits.maxTopicNamesLength bounds the characters of topic names one device holds: beyond it REGACK says congestion', async () => {

@@ -3,22 +3,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GroupWriter, MAX_BATCH_OPS, type WriteOp } from '../../src/store/group-writer.js';
+import { GroupWriter, MAX_BATCH_BYTES, MAX_BATCH_OPS, type WriteOp } from '../../src/store/group-writer.js';
 
 describe('GroupWriter', () => {
   let dir: string;
   let db: ClassicLevel<string, Buffer>;
   let batches: number[];
+  let batchBytes: number[];
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mqttsn-writer-'));
     db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
     await db.open();
     batches = [];
+    batchBytes = [];
     // Counts what reaches the database per batch, whichever API the writer uses.
     const direct = (db as unknown as { _batch: (ops: WriteOp[], options: object) => Promise<void> })._batch.bind(db);
     (db as unknown as { _batch: typeof direct })._batch = (ops, options) => {
       batches.push(ops.length);
+      batchBytes.push(ops.reduce((sum, op) => sum + op.key.length + (op.type === 'put' ? op.value.length : 0), 0));
       return direct(ops, options);
     };
   });
@@ -44,6 +47,21 @@ describe('GroupWriter', () => {
     const keys = await db.keys().all();
     expect(keys).toHaveLength(3000 + MAX_BATCH_OPS + 10);
     expect((await db.get('k2999'))?.toString()).toBe('k2999');
+  });
+
+  it('bounds a batch by bytes too (large records go out in several batches), never splitting one write', async () => {
+    const writer = new GroupWriter(db);
+    const record = 'x'.repeat(100_000);
+    const writes = Array.from({ length: 44 }, (_, i) => writer.write(() => [put(`r${String(i).padStart(2, '0')}`, record)]));
+    // One write of two records, together over the bound, still goes out whole.
+    writes.push(writer.write(() => [put('huge1', 'y'.repeat(MAX_BATCH_BYTES)), put('huge2', 'z'.repeat(10))]));
+    await Promise.all(writes);
+    // A batch takes writes until it holds the bound: ten records are under 1 MiB, the eleventh crosses it.
+    expect(batches).toEqual([11, 11, 11, 11, 2]);
+    expect(batchBytes.slice(0, -1).every((bytes) => bytes >= MAX_BATCH_BYTES && bytes < MAX_BATCH_BYTES + 100_003)).toBe(true);
+    expect(batchBytes.at(-1)).toBe(MAX_BATCH_BYTES + 10 + 10);
+    expect(await db.keys().all()).toHaveLength(46);
+    expect((await db.get('r43'))?.length).toBe(100_000);
   });
 
   it('applies writes in issue order across batches: a delete after a put wins, a put after a delete wins', async () => {
