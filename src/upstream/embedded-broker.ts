@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import { Aedes } from 'aedes';
+import { fillRemainingLengthCache } from './remaining-length-cache.js';
 
 export interface EmbeddedBroker {
   readonly url: string;
@@ -9,6 +11,8 @@ export interface EmbeddedBroker {
 
 /** The broker a bare machine gets when no upstream is named: aedes, in process, on loopback. */
 export async function startEmbeddedBroker(port: number, host = '127.0.0.1'): Promise<EmbeddedBroker> {
+  // aedes writes with its own copy of mqtt-packet (resolved at run time, outside the bundle).
+  fillRemainingLengthCache((createRequire(import.meta.url)('mqtt-packet') as typeof import('mqtt-packet')).writeToStream);
   const broker = await Aedes.createBroker();
   const server = net.createServer(broker.handle);
   try {

@@ -7,11 +7,13 @@ import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
 // the gateway never uses (several MB of memory on a Raspberry Pi). It is CommonJS: Node's ESM
 // loader hands over `module.exports` (class at `.default`), other loaders the class itself.
 import clientModule from 'mqtt/lib/client';
+import mqttPacket from 'mqtt-packet';
 import type { Logger } from '../log.js';
 import { isValidTopicName } from '../topics/names.js';
 import { Backoff } from '../backoff.js';
 import { OrderedAcks } from './ordered-acks.js';
 import { PoisonGuard } from './poison-guard.js';
+import { fillRemainingLengthCache } from './remaining-length-cache.js';
 import { ConnectionRefusedError, InvalidTopicError, RefusedByBrokerError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
 
 type MqttClientConstructor = typeof clientModule.default;
@@ -170,6 +172,9 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       ...(password !== undefined ? { password } : {}),
       ...(will ? { will: { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } } : {}),
     };
+    // What MQTT.js does itself for writeCache: false, done first so that filling does not build that cache.
+    mqttPacket.writeToStream.cacheNumbers = false;
+    fillRemainingLengthCache(mqttPacket.writeToStream);
     const client = new MqttClientClass(this.openStream, clientOptions);
     this.client = client;
     client.on('message', (topic, payload, packet) => {
