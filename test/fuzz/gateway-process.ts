@@ -17,6 +17,8 @@ export interface GatewayOptions {
   readonly clientId: string;
   readonly udpPort: number;
   readonly predefined: Readonly<Record<number, string>>;
+  /** Config `buffer` overrides; the shipped defaults when absent. */
+  readonly buffer?: Readonly<Record<string, number>>;
 }
 
 export interface LogTally {
@@ -78,7 +80,7 @@ export class GatewayProcess {
     const dir = await mkdtemp(join(tmpdir(), 'mqttsn-fuzz-gw-'));
     const config = join(dir, 'gateway.json');
     // A fixed client ID, so mosquitto's log names the gateway's connection.
-    await writeFile(config, JSON.stringify({ broker: { url: options.brokerUrl, clientId: options.clientId }, predefined: options.predefined }));
+    await writeFile(config, JSON.stringify({ broker: { url: options.brokerUrl, clientId: options.clientId }, predefined: options.predefined, ...(options.buffer ? { buffer: options.buffer } : {}) }));
     // FUZZ_GATEWAY_DATA_DIR=none: memory only, to tell the store's share of a run from the rest.
     const dataDir = process.env.FUZZ_GATEWAY_DATA_DIR ?? join(dir, 'data');
     const args = ['--config', config, '--broker', options.brokerUrl, '--radio', `udp://127.0.0.1:${options.udpPort}`, '--data-dir', dataDir, '--log-format', 'json', '--status-interval', '0'];

@@ -33,8 +33,18 @@ export interface CampaignOptions {
   readonly settleMs: number;
   /** Then: quiet time before the last memory sample (timers, buffers and GC get their chance). */
   readonly idleMs: number;
+  /** The shipped buffer bounds instead of FUZZ_BUFFER_BOUNDS (they take far longer than a campaign to fill). */
+  readonly defaultBounds?: boolean;
   readonly progress?: (line: string) => void;
 }
+
+/**
+ * The gateway's buffer bounds during a campaign, a tenth of the shipped defaults: held messages
+ * legitimately grow until their bounds, and with the defaults (1,000,000 messages) a 1M-datagram
+ * campaign ends while they are still filling, so growth from filling could not be told from a
+ * leak. With these the bounds are full by half-way, where memory is measured from.
+ */
+export const FUZZ_BUFFER_BOUNDS = { totalMessages: 100_000, totalBytes: 32 * 1024 * 1024, memoryMessages: 10_000, memoryBytes: 8 * 1024 * 1024 } as const;
 
 const GATEWAY_CLIENT_ID = 'fuzz-gateway';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -80,7 +90,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     const relay = (proxy = await BrokerProxy.start(broker.port));
     const udpPort = await freeUdpPort();
     const predefined = Object.fromEntries(PREDEFINED_IDS.map((id) => [id, `fuzz/pre/${id}`]));
-    const gw = (gateway = await GatewayProcess.start({ brokerUrl: relay.url, clientId: GATEWAY_CLIENT_ID, udpPort, predefined }));
+    const gw = (gateway = await GatewayProcess.start({ brokerUrl: relay.url, clientId: GATEWAY_CLIENT_ID, udpPort, predefined, ...(options.defaultBounds ? {} : { buffer: FUZZ_BUFFER_BOUNDS }) }));
     let crashIncident: Incident | undefined;
     void gw.exit.then((exit) => {
       if (!gw.crashed) return;
