@@ -27,6 +27,9 @@ export class BrokerProxy {
   /** Packets the gateway sent that a strict broker refuses (each one costs the link with mosquitto). */
   offenceCount = 0;
   private readonly sockets = new Set<net.Socket>();
+  /** The topic whose PUBLISH packets are kept (the control device's), and those packets. */
+  private watched: Buffer | undefined;
+  private readonly watchedPackets: Buffer[] = [];
 
   private constructor(private readonly server: net.Server, readonly port: number) {}
 
@@ -36,6 +39,18 @@ export class BrokerProxy {
     const proxy = new BrokerProxy(server, (server.address() as net.AddressInfo).port);
     server.on('connection', (gateway) => proxy.relay(gateway, brokerPort));
     return proxy;
+  }
+
+  /** Keeps every PUBLISH the gateway sends to `topic`, to tell later whether a message got this far. */
+  watchTopic(topic: string): void {
+    this.watched = Buffer.from(topic, 'utf8');
+  }
+
+  /** Whether the gateway sent a PUBLISH to the watched topic whose payload is `payload`. */
+  forwarded(payload: string): boolean {
+    const bytes = Buffer.from(payload, 'utf8');
+    // The payload ends the packet in MQTT 3.1.1 and 5 alike.
+    return this.watchedPackets.some((packet) => packet.length >= bytes.length && packet.subarray(packet.length - bytes.length).equals(bytes));
   }
 
   get url(): string {
@@ -71,6 +86,7 @@ export class BrokerProxy {
         pending = pending.subarray(size);
         last.push(packet);
         if (last.length > KEEP) last.shift();
+        if (this.watched && (packet[0] ?? 0) >> 4 === 3 && stringsOf(packet).strings[0]?.equals(this.watched)) this.watchedPackets.push(packet);
         // Every packet is checked as it passes: mosquitto may read it long after it was written.
         if (offenceOf(packet) === undefined) continue;
         this.offenceCount++;

@@ -17,7 +17,7 @@ export interface ControlResult {
   readonly reconnects: number;
   /** Ticks skipped because the previous publish was still unanswered (§6.13: one at a time). */
   readonly skipped: number;
-  /** PUBACKed at the gateway but never seen at the broker. */
+  /** PUBACKed at the gateway but never seen at the broker, each saying whether the gateway sent it on. */
   readonly missingAtBroker: readonly string[];
   readonly maxAckMs: number;
 }
@@ -58,7 +58,8 @@ export class ControlDevice {
     for (const deadline = Date.now() + timeoutMs; Date.now() < deadline && !arrived(); ) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
-  result(): ControlResult {
+  /** `forwarded` says whether the gateway sent a payload toward the broker (the relay saw it). */
+  result(forwarded?: (payload: string) => boolean): ControlResult {
     const delivered = this.delivered();
     return {
       sent: this.seq,
@@ -67,7 +68,9 @@ export class ControlDevice {
       failureSamples: this.failureSamples,
       reconnects: this.reconnects,
       skipped: this.skipped,
-      missingAtBroker: [...this.acked].filter((payload) => !delivered.has(payload)),
+      missingAtBroker: [...this.acked]
+        .filter((payload) => !delivered.has(payload))
+        .map((payload) => (forwarded ? `${payload} (${forwarded(payload) ? 'sent on by the gateway: lost between the relay and the watcher' : 'never sent on by the gateway'})` : payload)),
       maxAckMs: this.maxAckMs,
     };
   }

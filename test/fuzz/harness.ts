@@ -100,6 +100,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
     say(`gateway pid ${gw.pid} (${gw.bundle}) on udp://127.0.0.1:${udpPort}, mosquitto ${broker.url}`);
     const fuzz = (sender = await FuzzSender.open(options.devices, udpPort));
     const ctl = (control = await ControlDevice.start(udpPort, broker.url, `fuzz/control/${options.seed}`, options.controlIntervalMs));
+    relay.watchTopic(ctl.topic);
     const memory = (rss = new RssSampler(() => gw.rssKb()));
     memory.start(() => fuzz.sent / options.datagrams);
     const privateMemory = (privateRss = new RssSampler(() => gw.privateKb()));
@@ -156,7 +157,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRep
       brokerQueueOverflows: brokerLog.queueOverflows,
       refusablePackets: relay.offenceCount,
       brokerComplaints: brokerLog.complaints,
-      control: ctl.result(),
+      control: ctl.result((payload) => relay.forwarded(payload)),
       rss: memory.figures(),
       privateRss: privateMemory.figures(),
       log: { bytes: gw.log.bytes, lines: gw.log.lines, errorLines: gw.log.errorLines, top },
