@@ -18,7 +18,17 @@ describe('bounds a device cannot push the gateway past', () => {
     for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
   });
 
-  async function setup(overrides: Partial<GatewayConfigInput>): Promise<{ gateway: TestGateway; url: string; open: () => Promise<RawDevice> }> {
+  interface Setup {
+    gateway: TestGateway;
+    url: string;
+    open: () => Promise<RawDevice>;
+    /** A device subscribed to `filter` that then sleeps (DISCONNECT with a duration). */
+    sleepingSubscriber: (clientId: string, filter: string, qos: 0 | 1) => Promise<RawDevice>;
+    /** An MQTT client at the broker, closed after the test. */
+    connectPublisher: () => Promise<BrokerClient>;
+  }
+
+  async function setup(overrides: Partial<GatewayConfigInput>): Promise<Setup> {
     const broker = await startEmbeddedBroker(0);
     cleanup.push(() => broker.close());
     const gateway = await startTestGateway(broker.url, overrides);
@@ -28,7 +38,21 @@ describe('bounds a device cannot push the gateway past', () => {
       cleanup.push(async () => device.close());
       return device;
     };
-    return { gateway, url: broker.url, open };
+    const sleepingSubscriber = async (clientId: string, filter: string, qos: 0 | 1): Promise<RawDevice> => {
+      const device = await open();
+      await device.connect(clientId);
+      device.send({ type: 'subscribe', dup: false, qos, msgId: 1, topic: { kind: 'name', name: filter } });
+      await device.expect('suback');
+      device.send({ type: 'disconnect', duration: 600 });
+      await device.expect('disconnect');
+      return device;
+    };
+    const connectPublisher = async (): Promise<BrokerClient> => {
+      const client = await BrokerClient.connect(broker.url);
+      cleanup.push(() => client.close());
+      return client;
+    };
+    return { gateway, url: broker.url, open, sleepingSubscriber, connectPublisher };
   }
 
   it('a full client table admits a new device by deleting the longest-silent lost session, never an active one', async () => {
@@ -61,15 +85,14 @@ describe('bounds a device cannot push the gateway past', () => {
   });
 
   it('a persistent session whose device went away expires after limits.sessionExpiry, with what was held for it', async () => {
-    const { gateway, url, open } = await setup({ limits: { sessionExpiry: 1 } });
+    const { gateway, open, connectPublisher } = await setup({ limits: { sessionExpiry: 1 } });
     const device = await open();
     await device.connect('short-lived', { cleanSession: false });
     device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: 'held/#' } });
     await device.expect('suback');
     device.send({ type: 'disconnect' });
     await device.expect('disconnect');
-    const publisher = await BrokerClient.connect(url);
-    cleanup.push(() => publisher.close());
+    const publisher = await connectPublisher();
     await publisher.publish('held/one', 'kept for now', 1);
     const gw = gateway.running.gateway;
     await until(() => gw.held.count === 1, 'the message held for the absent device');
@@ -98,17 +121,9 @@ describe('bounds a device cannot push the gateway past', () => {
     // With a data directory: messages for sleeping devices go to the store (LevelDB).
     const dataDir = await mkdtemp(join(tmpdir(), 'mqttsn-bounds-'));
     cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
-    const { gateway, url, open } = await setup({ buffer: { maxMessages: 100, totalMessages: 5 }, dataDir });
-    for (const clientId of ['sleeper-a', 'sleeper-b']) {
-      const device = await open();
-      await device.connect(clientId);
-      device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: `to/${clientId}` } });
-      await device.expect('suback');
-      device.send({ type: 'disconnect', duration: 600 });
-      await device.expect('disconnect');
-    }
-    const publisher = await BrokerClient.connect(url);
-    cleanup.push(() => publisher.close());
+    const { gateway, connectPublisher, sleepingSubscriber } = await setup({ buffer: { maxMessages: 100, totalMessages: 5 }, dataDir });
+    for (const clientId of ['sleeper-a', 'sleeper-b']) await sleepingSubscriber(clientId, `to/${clientId}`, 1);
+    const publisher = await connectPublisher();
     for (let i = 0; i < 4; i++) await publisher.publish('to/sleeper-a', `a${i}`, 1);
     for (let i = 0; i < 4; i++) await publisher.publish('to/sleeper-b', `b${i}`, 1);
     const gw = gateway.running.gateway;
@@ -126,13 +141,12 @@ describe('bounds a device cannot push the gateway past', () => {
   });
 
   it('a delivery whose REGISTER would be larger than UDP can carry is dropped and counted; the next is delivered', async () => {
-    const { gateway, url, open } = await setup({});
+    const { gateway, open, connectPublisher } = await setup({});
     const device = await open();
     await device.connect('wide');
     device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: 'long/#' } });
     await device.expect('suback');
-    const publisher = await BrokerClient.connect(url);
-    cleanup.push(() => publisher.close());
+    const publisher = await connectPublisher();
     await publisher.publish(`long/${'x'.repeat(65_500)}`, 'unreachable', 1); // a valid MQTT topic, too long for a REGISTER over UDP
     await publisher.publish('long/ok', 'fits', 1);
     const register = await device.expect('register');
@@ -144,15 +158,14 @@ describe('bounds a device cannot push the gateway past', () => {
   });
 
   it('buffer.memoryMessages bounds what is held in memory for connected devices that do not keep up', async () => {
-    const { gateway, url, open } = await setup({ buffer: { memoryMessages: 6 } });
+    const { gateway, open, connectPublisher } = await setup({ buffer: { memoryMessages: 6 } });
     for (const clientId of ['slow-a', 'slow-b']) {
       const device = await open();
       await device.connect(clientId);
       device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: `to/${clientId}` } });
       await device.expect('suback'); // and never answers a PUBLISH
     }
-    const publisher = await BrokerClient.connect(url);
-    cleanup.push(() => publisher.close());
+    const publisher = await connectPublisher();
     for (let i = 0; i < 5; i++) await publisher.publish('to/slow-a', `a${i}`, 1);
     for (let i = 0; i < 5; i++) await publisher.publish('to/slow-b', `b${i}`, 1);
     const gw = gateway.running.gateway;
@@ -166,23 +179,15 @@ describe('bounds a device cannot push the gateway past', () => {
   });
 
   it('sleeping subscribers fill at most half of buffer.memoryMessages with QoS 0: connected devices keep the other half', async () => {
-    const { gateway, url, open } = await setup({ buffer: { memoryMessages: 8 } });
+    const { gateway, open, connectPublisher, sleepingSubscriber } = await setup({ buffer: { memoryMessages: 8 } });
     // Three sleepers subscribed to everything at QoS 0: their messages are held in memory.
-    for (const clientId of ['sleeper-1', 'sleeper-2', 'sleeper-3']) {
-      const device = await open();
-      await device.connect(clientId);
-      device.send({ type: 'subscribe', dup: false, qos: 0, msgId: 1, topic: { kind: 'name', name: 'all/#' } });
-      await device.expect('suback');
-      device.send({ type: 'disconnect', duration: 600 });
-      await device.expect('disconnect');
-    }
+    for (const clientId of ['sleeper-1', 'sleeper-2', 'sleeper-3']) await sleepingSubscriber(clientId, 'all/#', 0);
     // A connected device that is slow to acknowledge (QoS 1 held in memory until it answers).
     const here = await open();
     await here.connect('here');
     here.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: 'all/#' } });
     await here.expect('suback');
-    const publisher = await BrokerClient.connect(url);
-    cleanup.push(() => publisher.close());
+    const publisher = await connectPublisher();
     for (let i = 0; i < 4; i++) await publisher.publish('all/x', `m${i}`, 1);
     const gw = gateway.running.gateway;
     // 3 sleepers x 4 messages = 12 wanted. Each sleeper takes m0 (3 in memory, with 'here' 4 of 8);
@@ -204,19 +209,10 @@ describe('bounds a device cannot push the gateway past', () => {
 
   it('without a data directory, QoS 1 held for sleeping devices stays within half of buffer.memoryMessages, and is delivered at wake-up', async () => {
     // startTestGateway runs with --data-dir none: there is no disk to spill to.
-    const { gateway, url, open } = await setup({ buffer: { memoryMessages: 8 } });
+    const { gateway, connectPublisher, sleepingSubscriber } = await setup({ buffer: { memoryMessages: 8 } });
     const sleepers: RawDevice[] = [];
-    for (const clientId of ['sleeper-1', 'sleeper-2']) {
-      const device = await open();
-      await device.connect(clientId);
-      device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: 'all/#' } });
-      await device.expect('suback');
-      device.send({ type: 'disconnect', duration: 600 });
-      await device.expect('disconnect');
-      sleepers.push(device);
-    }
-    const publisher = await BrokerClient.connect(url);
-    cleanup.push(() => publisher.close());
+    for (const clientId of ['sleeper-1', 'sleeper-2']) sleepers.push(await sleepingSubscriber(clientId, 'all/#', 1));
+    const publisher = await connectPublisher();
     for (let i = 0; i < 10; i++) await publisher.publish('all/x', `m${i}`, 1);
     const gw = gateway.running.gateway;
     // 2 sleepers x 10 wanted; half of the 8 in memory is theirs: m0 and m1 each, 16 dropped and counted.
@@ -254,15 +250,14 @@ describe('bounds a device cannot push the gateway past', () => {
     expect((await device.expect('regack')).returnCode).toBe(0);
   });
   it('a gone device whose buffer is full leaves routing: later messages cost it nothing, and it is routed again when it comes back', async () => {
-    const { gateway, url, open } = await setup({ buffer: { maxMessages: 2 } });
+    const { gateway, open, connectPublisher } = await setup({ buffer: { maxMessages: 2 } });
     const device = await open();
     await device.connect('gone-full', { cleanSession: false });
     device.send({ type: 'subscribe', dup: false, qos: 1, msgId: 1, topic: { kind: 'name', name: 'park/#' } });
     await device.expect('suback');
     device.send({ type: 'disconnect' });
     await device.expect('disconnect');
-    const publisher = await BrokerClient.connect(url);
-    cleanup.push(() => publisher.close());
+    const publisher = await connectPublisher();
     for (let i = 0; i < 5; i++) await publisher.publish('park/x', `m${i}`, 1);
     const gw = gateway.running.gateway;
     await until(() => gw.stats.sessionsParked === 1, 'the session parked');
@@ -331,9 +326,8 @@ describe('bounds a device cannot push the gateway past', () => {
     expect(sessions.get('addr-3')?.state).toBe('asleep');
   });
   it('a subscription takes at most buffer.maxMessages retained messages from a replay, then its window closes', async () => {
-    const { gateway, url, open } = await setup({ buffer: { maxMessages: 3 } });
-    const publisher = await BrokerClient.connect(url);
-    cleanup.push(() => publisher.close());
+    const { gateway, open, connectPublisher } = await setup({ buffer: { maxMessages: 3 } });
+    const publisher = await connectPublisher();
     for (let i = 1; i <= 5; i++) await publisher.publish(`cap/${i}`, `r${i}`, 1, true);
     const device = await open();
     await device.connect('capped');
