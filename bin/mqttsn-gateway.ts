@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { readConfigFile, parseConfig, ConfigError } from '../src/config/load.js';
-import { applyOverrides } from '../src/config/overrides.js';
+import { applyOverrides, DEFAULT_HTTP_LISTEN } from '../src/config/overrides.js';
+import { printStatus } from '../src/monitor/status-command.js';
 import { createLogger, defaultLogFormat, LOG_FORMATS, type LogFormat, type LogLevel } from '../src/log.js';
 import { createReloader } from '../src/reload.js';
 import { runGateway } from '../src/run.js';
@@ -26,7 +27,19 @@ const program = new Command()
   .option('-l, --log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info)')
   .option('--log-format <format>', 'json|pretty: pretty is for a terminal (default pretty when stderr is a terminal, json otherwise, e.g. for journald)')
   .option('--status-interval <seconds>', 'log a status line (sessions, upstream state, messages held for the broker) this often; 0 = never (default 60). kill -USR1 logs one at once')
-  .showHelpAfterError();
+  .option('--http [host:port]', `serve /metrics (Prometheus), /api/status and a status page (config http.listen; ${DEFAULT_HTTP_LISTEN} when no address is given)`)
+  .showHelpAfterError()
+  // `status --http URL` is the subcommand's own flag, not the gateway's.
+  .enablePositionalOptions()
+  .action(() => main());
+
+program
+  .command('status')
+  .description("print a running gateway's status and its devices (from its --http address)")
+  .option('--http <url>', `the gateway's monitoring address (default http://${DEFAULT_HTTP_LISTEN})`)
+  .option('--token <token>', 'http.token, when the gateway has one (or the MQTTSN_HTTP_TOKEN environment variable)')
+  .option('--limit <n>', 'at most this many devices, the most recently seen (default 1000)')
+  .action((options: { http?: string; token?: string; limit?: string }) => printStatus({ url: options.http ?? `http://${DEFAULT_HTTP_LISTEN}`, token: options.token ?? process.env.MQTTSN_HTTP_TOKEN, limit: options.limit }));
 
 function parseLogFormat(text: string | undefined): LogFormat {
   if (text === undefined) return defaultLogFormat();
@@ -36,8 +49,7 @@ function parseLogFormat(text: string | undefined): LogFormat {
 }
 
 async function main(): Promise<void> {
-  program.parse();
-  const flags = program.opts<{ config?: string; radio?: string[]; broker?: string; embeddedPort?: string; predefined?: string[]; gatewayId?: string; logLevel?: string; logFormat?: string; dataDir?: string; statusInterval?: string }>();
+  const flags = program.opts<{ config?: string; radio?: string[]; broker?: string; embeddedPort?: string; predefined?: string[]; gatewayId?: string; logLevel?: string; logFormat?: string; dataDir?: string; statusInterval?: string; http?: string | boolean }>();
   const statusSeconds = Number(flags.statusInterval ?? '60');
   if (!Number.isFinite(statusSeconds) || statusSeconds < 0) throw new ConfigError(`--status-interval "${flags.statusInterval}": expected a number of seconds (0 = never)`);
   // Flags override the file, at start and at every reload.
@@ -77,9 +89,10 @@ async function main(): Promise<void> {
   // Scripts and tests wait for this line (and may signal at once: the handlers are in place); it
   // is also the first thing a user sees.
   process.stdout.write(`mqttsn-gateway ready: ${config.radios.join(', ')} -> ${running.brokerUrl}\n`);
+  if (running.http) process.stdout.write(`mqttsn-gateway monitoring: ${running.http.url}/\n`);
 }
 
-main().catch((error: unknown) => {
+program.parseAsync().catch((error: unknown) => {
   const known = error instanceof ConfigError || (error instanceof Error && /Error$/.test(error.name) && error.name !== 'Error');
   process.stderr.write(`mqttsn-gateway: ${known ? (error as Error).message : (error as Error).stack ?? String(error)}\n`);
   process.exit(1);

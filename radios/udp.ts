@@ -77,6 +77,7 @@ export class UdpRadio extends EventEmitter<RadioEvents> implements Radio {
   private readonly endpoint: UdpEndpoint;
   private socket: dgram.Socket | undefined;
   private readonly broadcastPort: number | undefined;
+  private readonly counts = { framesIn: 0, framesOut: 0, sendFailures: 0 };
 
   constructor(options: UdpRadioOptions) {
     super();
@@ -115,7 +116,10 @@ export class UdpRadio extends EventEmitter<RadioEvents> implements Radio {
         throw new RadioError('bad-url', `${this.name}: cannot join multicast group ${group}: ${(error as Error).message}`, { cause: error });
       }
     }
-    socket.on('message', (data, rinfo) => this.emit('datagram', data, formatUdpAddress(rinfo.address, rinfo.port)));
+    socket.on('message', (data, rinfo) => {
+      this.counts.framesIn++;
+      this.emit('datagram', data, formatUdpAddress(rinfo.address, rinfo.port));
+    });
     socket.on('error', (error) => this.emit('error', new RadioError('io', `${this.name}: ${error.message}`, { cause: error })));
     this.socket = socket;
   }
@@ -124,7 +128,9 @@ export class UdpRadio extends EventEmitter<RadioEvents> implements Radio {
     const socket = this.socket;
     if (!socket) return;
     const { host, port } = parseUdpAddress(to);
+    this.counts.framesOut++;
     socket.send(frame, port, host, (error) => {
+      if (error) this.counts.sendFailures++;
       if (error) this.emit('error', new RadioError('send-failed', `${this.name}: send to ${to} failed: ${error.message}`, { cause: error }));
     });
   }
@@ -135,6 +141,10 @@ export class UdpRadio extends EventEmitter<RadioEvents> implements Radio {
     const { family, broadcast, multicast } = this.endpoint;
     if (family === 'udp4') this.send(formatUdpAddress(broadcast?.host ?? '255.255.255.255', broadcast?.port ?? this.broadcastPort ?? this.port), frame);
     if (multicast) this.send(formatUdpAddress(multicast.host, multicast.port ?? this.port), frame);
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.counts };
   }
 
   receiveDrops(): Promise<number | undefined> {

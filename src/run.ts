@@ -13,6 +13,8 @@ import type { EmbeddedBroker } from './upstream/embedded-broker.js';
 import { MqttUpstream } from './upstream/mqtt-upstream.js';
 import { zeroConfigBroker } from './upstream/zero-config.js';
 import type { DeviceLinkOptions } from './gateway/device-links.js';
+import { gatewayWill, statusTopics } from './monitor/device-state.js';
+import { MonitoringServer } from './monitor/http-server.js';
 
 export interface RunningGateway {
   readonly gateway: Gateway;
@@ -20,6 +22,8 @@ export interface RunningGateway {
   readonly brokerUrl: string;
   readonly radios: readonly Radio[];
   readonly embeddedBroker: EmbeddedBroker | undefined;
+  /** /metrics, /api/status and the status page, when `http.listen` is set. */
+  readonly http: MonitoringServer | undefined;
   stop(): Promise<void>;
 }
 
@@ -52,7 +56,7 @@ export async function runGateway(config: GatewayConfig, logger: Logger, options:
   const zeroConfig = config.broker.url === undefined ? await zeroConfigBroker(config.embeddedPort, logger) : undefined;
   const embeddedBroker = zeroConfig?.embedded;
   const brokerUrl = config.broker.url ?? zeroConfig!.url;
-  const { broker } = config;
+  const { broker, status } = config;
   const upstream = new MqttUpstream({
     url: brokerUrl,
     clientId: broker.clientId ?? defaultClientId(config.dataDir),
@@ -65,6 +69,8 @@ export async function runGateway(config: GatewayConfig, logger: Logger, options:
     reconnectMs: broker.reconnectMs,
     reconnectMaxMs: broker.reconnectMaxMs,
     logger,
+    // A gateway that dies or is cut off shows `offline` at <prefix>/<gatewayId>/state.
+    ...(status.enabled ? { will: gatewayWill(statusTopics(status.topicPrefix, config.gatewayId)) } : {}),
     ...(broker.username !== undefined ? { username: broker.username } : {}),
     ...(broker.password !== undefined ? { password: broker.password } : {}),
     ...(broker.tls ? { tls: broker.tls } : {}),
@@ -90,19 +96,24 @@ export async function runGateway(config: GatewayConfig, logger: Logger, options:
     });
   const store = await openStore(config.dataDir);
   const gateway = new Gateway({ config, radios, upstream, logger, store, deviceLinks, ...(clock ? { clock } : {}) });
+  const http = config.http.listen !== undefined ? new MonitoringServer({ listen: config.http.listen, token: config.http.token, gateway, brokerUrl, logger }) : undefined;
   try {
     await gateway.start();
+    await http?.start();
   } catch (error) {
     await gateway.stop().catch(() => undefined);
     await embeddedBroker?.close();
     throw error;
   }
+  if (http) logger.info({ url: http.url }, 'monitoring at /metrics, /api/status and the status page /');
   return {
     gateway,
     brokerUrl,
     radios,
     embeddedBroker,
+    http,
     stop: async () => {
+      await http?.close();
       await gateway.stop();
       await embeddedBroker?.close();
     },

@@ -9,7 +9,12 @@ export interface FlagOverrides {
   readonly logLevel?: string;
   readonly gatewayId?: string;
   readonly dataDir?: string;
+  /** `--http [HOST:PORT]`: `true` when given without an address. */
+  readonly http?: string | boolean;
 }
+
+/** Where `--http` without an address listens (and where `mqttsn-gateway status` looks by default). */
+export const DEFAULT_HTTP_LISTEN = '127.0.0.1:9884';
 
 /** Applies flags on top of the file's raw fields; validation happens afterwards on the result. */
 export function applyOverrides(raw: Record<string, unknown>, flags: FlagOverrides): Record<string, unknown> {
@@ -23,6 +28,10 @@ export function applyOverrides(raw: Record<string, unknown>, flags: FlagOverride
   if (flags.gatewayId !== undefined) merged.gatewayId = toInteger('--gateway-id', flags.gatewayId);
   if (flags.logLevel !== undefined) merged.logLevel = flags.logLevel;
   if (flags.dataDir !== undefined) merged.dataDir = flags.dataDir;
+  if (flags.http !== undefined) {
+    const base = typeof raw.http === 'object' && raw.http !== null ? raw.http : {};
+    merged.http = { ...base, listen: flags.http === true ? DEFAULT_HTTP_LISTEN : flags.http };
+  }
   if (flags.predefined && flags.predefined.length > 0) {
     const table: Record<string, unknown> = { ...(raw.predefined as Record<string, unknown> | undefined) };
     for (const entry of flags.predefined) {

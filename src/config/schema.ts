@@ -147,6 +147,28 @@ const discoverySchema = z.strictObject({
   gwinfoMaxDelayMs: withDefault(integer(0, 60_000), 250),
 });
 
+/** `HOST:PORT`, `[IPV6]:PORT` or `PORT` (loopback then): where the monitoring HTTP server listens. */
+export const httpListen = z.string().check(z.regex(/^(?:(?:\[[0-9a-fA-F:.]+\]|[^\s:[\]/]+):)?\d{1,5}$/, 'HOST:PORT such as 127.0.0.1:9884 (or [::1]:9884, or just a port for loopback)'));
+
+/** The monitoring HTTP server: /metrics, /api/status and the status page. Off unless `listen` is set. */
+const httpSchema = z.strictObject({
+  listen: z.optional(httpListen),
+  /** When set, /metrics and /api/status need `Authorization: Bearer <token>`; the page asks for it. */
+  token: z.optional(z.string().check(z.minLength(1))),
+});
+
+/** Retained state topics at the broker: `<topicPrefix>/<gatewayId>/state` and `.../device/<clientId>/state`. */
+const statusSchema = z.strictObject({
+  enabled: withDefault(z.boolean(), true),
+  topicPrefix: withDefault(z.string().check(z.regex(/^[^+#\u0000-\u001f\u007f-\u009f]+$/, 'a topic prefix without wildcards or control characters, e.g. mqttsn-gateway')), 'mqttsn-gateway'),
+  /**
+   * Devices gone from the session table (clean session ended) whose `offline` state stays retained;
+   * beyond it the longest-gone one's retained state is cleared. Evicted and expired sessions are
+   * cleared at once: the broker retains at most this many plus the session table.
+   */
+  maxOfflineDevices: withDefault(integer(0), 10_000),
+});
+
 const topicFilters = z.array(z.string().check(z.minLength(1)));
 
 /** Who may use the gateway and for what; everything is allowed when a field is absent. */
@@ -204,6 +226,15 @@ export const configSchema = z.strictObject({
   dataDir: withDefault(z.string().check(z.minLength(1)), './data'),
   timers: withDefault(timersSchema, { retryMs: 10_000, retries: 3, keepAliveTolerance: 1.5 }),
   logLevel: withDefault(z.enum(LOG_LEVELS as [string, ...string[]]), 'info'),
+  /** `http:` with every field commented out (YAML null) means the same as leaving it out. */
+  http: withDefault(
+    z.pipe(
+      z.transform((value: unknown) => value ?? {}),
+      httpSchema,
+    ),
+    {},
+  ),
+  status: withDefault(statusSchema, { enabled: true, topicPrefix: 'mqttsn-gateway', maxOfflineDevices: 10_000 }),
 });
 
 export type GatewayConfig = z.output<typeof configSchema>;

@@ -83,6 +83,9 @@ export function pump(ctx: GatewayContext, session: Session): void {
     }
     const msgId = message.qos === 0 ? 0 : session.allocateMsgId();
     ctx.stats.publishesOut++;
+    if (message.qos === 0) ctx.stats.publishesOutQos0++;
+    else if (message.qos === 1) ctx.stats.publishesOutQos1++;
+    else ctx.stats.publishesOutQos2++;
     ctx.send(session.peer, { type: 'publish', dup: false, qos: message.qos, retain: message.retain, topic: target.topic, msgId, payload: message.payload });
     if (message.qos === 0) {
       dequeue(ctx, session);

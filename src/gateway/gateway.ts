@@ -30,6 +30,7 @@ import { Routes } from './routes.js';
 import { RetainedReplay } from './retained-replay.js';
 import { LoopDelay } from '../loop-delay.js';
 import { FairShare } from './fair-share.js';
+import { DeviceStatePublisher, statusTopics } from '../monitor/device-state.js';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -72,9 +73,9 @@ export interface GatewayStatus {
   refusing: number;
   /** Where the process's memory is, in MiB: a growing heap is the gateway's, a growing rest is buffers and native code (LevelDB). */
   memory: { rss: number; heapTotal: number; heapUsed: number; external: number };
+  stats: GatewayStats;
   /** Event-loop delay since the previous status: how long datagrams waited behind other work. */
   eventLoop: { p99Ms: number; maxMs: number };
-  stats: GatewayStats;
 }
 
 function memoryMiB(): GatewayStatus['memory'] {
@@ -99,7 +100,7 @@ export class Gateway implements GatewayContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly stats: GatewayStats = emptyStats();
-  readonly sessions = new SessionStore();
+  readonly sessions = new SessionStore((session) => this.deviceStates?.changed(session, this.sessions.get(session.clientId) === session));
   readonly held: Budget;
   readonly heldInMemory: Budget;
   readonly spillsToStore: boolean;
@@ -115,7 +116,7 @@ export class Gateway implements GatewayContext {
   /** Transparent mode only: one broker connection per device. */
   private readonly links: DeviceLinks | undefined;
   private readonly persistence: SessionPersistence;
-  private readonly radios: readonly Radio[];
+  readonly radios: readonly Radio[];
   /** Topic filter → sessions subscribed to it, for routing broker messages. */
   private readonly routes = new Routes();
   private readonly loopDelay = new LoopDelay();
@@ -130,6 +131,10 @@ export class Gateway implements GatewayContext {
   /** Per radio: each address's share while the radio loses datagrams. */
   private readonly fairShares = new Map<Radio, FairShare>();
   private datagramsAtLastSample = 0;
+  /** Retained device-state topics at the broker (config `status`); absent when turned off. */
+  private readonly deviceStates: DeviceStatePublisher | undefined;
+  /** When this gateway started (ms since the epoch), for uptime. */
+  readonly startedAt = Date.now();
   private running = false;
   /** Transparent mode: devices whose broker connection must come back at start (held messages, sleepers). */
   private linksToReopen: string[] = [];
@@ -166,9 +171,17 @@ export class Gateway implements GatewayContext {
       },
     });
     // Back in touch with the broker: tell devices at once rather than at the next period.
+    let everConnected = false;
     this.upstream.on('state', (state) => {
-      if (state === 'connected' && this.running) this.discovery.advertise();
+      if (state !== 'connected') return;
+      if (everConnected) this.stats.upstreamReconnects++;
+      everConnected = true;
+      if (this.running) this.discovery.advertise();
     });
+    const { status } = this.config;
+    if (status.enabled) {
+      this.deviceStates = new DeviceStatePublisher({ link: this.upstream.inner, topics: statusTopics(status.topicPrefix, this.config.gatewayId), maxOfflineDevices: status.maxOfflineDevices, logger: this.logger });
+    }
     this.globalPredefined = new PredefinedTopics(Object.entries(this.config.predefined).map(([id, name]) => [Number(id), name]));
     for (const [clientId, client] of Object.entries(this.config.clients)) {
       const entries = Object.entries(client.predefined).map(([id, name]) => [Number(id), name] as const);
@@ -214,6 +227,7 @@ export class Gateway implements GatewayContext {
     this.loopDelay.start();
     // What was on its way to a connected device when the gateway stopped goes out now.
     for (const session of restored) if (session.state === 'active') this.pump(session);
+    this.deviceStates?.publishAll(restored);
     this.discovery.start();
     this.scheduleSupervision();
     this.scheduleAdmission();
@@ -230,6 +244,7 @@ export class Gateway implements GatewayContext {
     }
     await Promise.all(this.radios.map((radio) => radio.close()));
     await this.links?.closeAll();
+    await this.deviceStates?.stop();
     await this.upstream.close();
     await this.persistence.flushNow();
     await this.persistence.store.close();
@@ -284,6 +299,11 @@ export class Gateway implements GatewayContext {
 
   /** A snapshot for logs and status output: what a user checks when something seems stuck. */
   status(): GatewayStatus {
+    return { ...this.snapshot(), eventLoop: this.loopDelay.read() };
+  }
+
+  /** The same without the event-loop reading (which starts over when read): for /metrics and /api/status. */
+  snapshot(): Omit<GatewayStatus, 'eventLoop'> {
     const nextAttemptAt = this.upstream.nextAttemptAt;
     return {
       sessions: this.sessions.size,
@@ -304,7 +324,6 @@ export class Gateway implements GatewayContext {
       radios: Object.fromEntries(this.radios.map((radio) => [radio.name, radio.counters?.() ?? {}])),
       refusing: this.admission.refuseShare,
       memory: memoryMiB(),
-      eventLoop: this.loopDelay.read(),
       stats: { ...this.stats },
     };
   }
@@ -339,6 +358,7 @@ export class Gateway implements GatewayContext {
     }
     const packet = result.packet;
     this.frameMeta = meta;
+    if (meta?.rssi !== undefined) this.noteRssi(radio, from, meta.rssi);
     try {
       if (packet.type === 'encapsulated') {
         dispatch(this, makePeer(radio, from, Buffer.from(packet.wirelessNodeId)), packet.packet);
@@ -353,6 +373,11 @@ export class Gateway implements GatewayContext {
     } finally {
       this.frameMeta = undefined;
     }
+  }
+
+  private noteRssi(radio: Radio, from: string, rssi: number): void {
+    const session = this.sessions.atAddress(radio, from);
+    if (session) session.rssi = rssi;
   }
 
   private fairShareOf(radio: Radio): FairShare {
@@ -506,6 +531,7 @@ export class Gateway implements GatewayContext {
       EVICTION_LOG[reason],
     );
     this.destroy(session);
+    this.deviceStates?.forget(session.clientId);
   }
 
   /** A broker message: queue it for every device whose subscriptions match, at the granted QoS. */

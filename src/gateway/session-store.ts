@@ -23,6 +23,9 @@ export class SessionStore {
    */
   private readonly byLastPeer = new Map<string, Session[]>();
 
+  /** Told of every state change of a session in the table (and of the last one, as it leaves). */
+  constructor(private readonly onStateChange?: (session: Session) => void) {}
+
   get(clientId: string): Session | undefined {
     return this.byClientId.get(clientId);
   }
@@ -37,6 +40,7 @@ export class SessionStore {
   }
 
   add(session: Session): void {
+    session.onStateChange = this.onStateChange;
     this.byClientId.set(session.clientId, session);
     this.bind(session.peer, session);
     this.remember(session);
@@ -44,6 +48,7 @@ export class SessionStore {
 
   /** A session restored from the durable store: known by client ID, not reachable until it shows up. */
   adopt(session: Session): void {
+    session.onStateChange = this.onStateChange;
     this.byClientId.set(session.clientId, session);
     this.remember(session);
   }

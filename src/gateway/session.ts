@@ -45,7 +45,6 @@ export type Awaiting =
 
 /** Everything the gateway keeps about one device, found by client ID (so NAT or a reboot keeps it). */
 export class Session {
-  state: SessionState = 'connecting';
   peer: Peer;
   cleanSession = true;
   /** Keep-alive in seconds from CONNECT; 0 disables supervision. */
@@ -101,6 +100,11 @@ export class Session {
   /** Admission control's tally of this device's publishes in the current sample (PublishTally). */
   tallySample = -1;
   tallyCount = 0;
+  /** Signal strength of the device's last frame in dBm, where its radio measures it (XBee). */
+  rssi: number | undefined;
+  /** Told of every state change (device-state topics, status page); set by the session table. */
+  onStateChange: ((session: Session) => void) | undefined;
+  private current: SessionState = 'connecting';
   private nextMsgId = 1;
 
   constructor(
@@ -112,6 +116,16 @@ export class Session {
     this.peer = peer;
     this.lastSeen = now;
     this.registry = new TopicRegistry(predefined);
+  }
+
+  get state(): SessionState {
+    return this.current;
+  }
+
+  set state(next: SessionState) {
+    if (next === this.current) return;
+    this.current = next;
+    this.onStateChange?.(this);
   }
 
   /** MsgIds toward the device: 1..65535, never 0 (MQTT-SN 1.2 §5.3.6). */

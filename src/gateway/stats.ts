@@ -10,6 +10,19 @@ export interface GatewayStats {
   oversized: number;
   publishesIn: number;
   publishesOut: number;
+  /** publishesIn split by the device's QoS (-1 is a publish without a connection, MQTT-SN 1.2 §6.8). */
+  publishesInQosMinus1: number;
+  publishesInQos0: number;
+  publishesInQos1: number;
+  publishesInQos2: number;
+  /** publishesOut split by QoS toward the device. */
+  publishesOutQos0: number;
+  publishesOutQos1: number;
+  publishesOutQos2: number;
+  /** Sleeping devices that woke up to collect their messages (PINGREQ with a client ID, §6.14). */
+  wakeUps: number;
+  /** Times the shared broker connection came back after it had been connected. */
+  upstreamReconnects: number;
   /** Device publishes refused with "rejected: congestion". */
   congestion: number;
   /** Datagrams the operating system dropped because the gateway did not read them in time. */
@@ -77,6 +90,15 @@ export function emptyStats(): GatewayStats {
     oversized: 0,
     publishesIn: 0,
     publishesOut: 0,
+    publishesInQosMinus1: 0,
+    publishesInQos0: 0,
+    publishesInQos1: 0,
+    publishesInQos2: 0,
+    publishesOutQos0: 0,
+    publishesOutQos1: 0,
+    publishesOutQos2: 0,
+    wakeUps: 0,
+    upstreamReconnects: 0,
     congestion: 0,
     kernelDrops: 0,
     datagramsShed: 0,

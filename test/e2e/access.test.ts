@@ -37,7 +37,7 @@ describe('access control (config access)', () => {
         qosMinusOneFrom: ['10.0.0.*'],
       },
     });
-    watcher = await BrokerClient.connect(broker.url);
+    watcher = (await BrokerClient.connect(broker.url)).ignore();
     await watcher.subscribe('#', 1);
   });
   afterAll(async () => {

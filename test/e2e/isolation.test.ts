@@ -90,7 +90,7 @@ describe.skipIf(skip)('isolation on the shared broker connection (mosquitto, in-
     cleanup.push(() => gateway.stop());
     const states: string[] = [];
     gateway.running.gateway.upstream.on('state', (state) => states.push(state));
-    const watcher = await BrokerClient.connect(mosquitto.url);
+    const watcher = (await BrokerClient.connect(mosquitto.url)).ignore();
     cleanup.push(() => watcher.close());
     await watcher.subscribe('#', 1);
 

@@ -106,7 +106,7 @@ export class BrokerLog {
   }
 
   private classify(line: string): void {
-    if (/malformed|protocol error|Invalid|Bad /i.test(line) && this.complaints.length < 100) this.complaints.push(line);
+    if (/malformed|protocol error|Invalid|Bad |Reused message ID|being dropped for client (?!fuzz-gateway)/i.test(line) && this.complaints.length < 100) this.complaints.push(line);
     if (!this.counting) return;
     if (this.connectLine.test(line)) {
       this.connects++;

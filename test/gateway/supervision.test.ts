@@ -17,7 +17,7 @@ describe('session supervision on a manual clock', () => {
 
   beforeEach(async () => {
     broker = await startEmbeddedBroker(0);
-    watcher = await BrokerClient.connect(broker.url);
+    watcher = (await BrokerClient.connect(broker.url)).ignore();
     await watcher.subscribe('#');
     clock = new ManualClock(1_000_000);
     radio = new MemoryRadio();

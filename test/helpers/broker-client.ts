@@ -7,13 +7,18 @@ export interface ReceivedMessage {
   readonly retain: boolean;
 }
 
+/** The gateway's own retained state topics (config `status`), on by default. */
+export const GATEWAY_STATUS_TOPICS = /^mqttsn-gateway\//;
+
 /** An ordinary MQTT client at the broker: what a user would check with mosquitto_sub. */
 export class BrokerClient {
   readonly messages: ReceivedMessage[] = [];
   private waiters: Array<() => void> = [];
+  private ignoring: RegExp | undefined;
 
   private constructor(readonly client: MqttClient) {
     client.on('message', (topic, payload, packet) => {
+      if (this.ignoring?.test(topic)) return;
       this.messages.push({ topic, payload, qos: packet.qos, retain: packet.retain });
       for (const wake of this.waiters.splice(0)) wake();
     });
@@ -22,6 +27,12 @@ export class BrokerClient {
   static async connect(url: string, options: IClientOptions = {}): Promise<BrokerClient> {
     const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: `test-${Math.random().toString(16).slice(2)}`, ...options });
     return new BrokerClient(client);
+  }
+
+  /** Messages on matching topics are not recorded: a `#` watcher that checks device traffic only. */
+  ignore(topics: RegExp = GATEWAY_STATUS_TOPICS): this {
+    this.ignoring = topics;
+    return this;
   }
 
   async subscribe(filter: string, qos: 0 | 1 | 2 = 1): Promise<void> {

@@ -18,6 +18,7 @@ export function handlePingReq(ctx: GatewayContext, peer: Peer, packet: PingReq):
       }
       ctx.sessions.move(session, peer); // it may wake up behind a new port
       session.lastSeen = ctx.clock.now();
+      if (session.state === 'asleep') ctx.stats.wakeUps++;
       session.state = 'awake';
       ctx.pump(session);
       return;

@@ -47,6 +47,7 @@ export function handlePublishWithoutSession(ctx: GatewayContext, peer: Peer, pac
     return;
   }
   ctx.stats.publishesIn++;
+  ctx.stats.publishesInQosMinus1++;
   ctx.linkFor(session).publish(toBroker(ctx.config, peer, session?.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }, ctx.frameMeta));
 }
 
@@ -72,6 +73,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
   }
   if (packet.qos === 0) {
     ctx.stats.publishesIn++;
+    ctx.stats.publishesInQos0++;
     ctx.linkFor(session).publish(toBroker(ctx.config, session.peer, session.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }, ctx.frameMeta));
     return;
   }
@@ -90,6 +92,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
     return;
   }
   ctx.stats.publishesIn++;
+  ctx.stats.publishesInQos1++;
   session.upstreamPending.add(packet.msgId);
   ctx.linkFor(session).publish(toBroker(ctx.config, session.peer, session.clientId, { topic: resolved.name, payload: packet.payload, qos: toMqttQos(packet.qos), retain: packet.retain }, ctx.frameMeta), (error) => {
     session.upstreamPending.delete(packet.msgId);
@@ -129,6 +132,7 @@ function handleQos2Publish(ctx: GatewayContext, session: Session, packet: Publis
     return;
   }
   ctx.stats.publishesIn++;
+  ctx.stats.publishesInQos2++;
   session.qos2Received.set(packet.msgId, 'forwarding');
   ctx.linkFor(session).publish(toBroker(ctx.config, session.peer, session.clientId, { topic: name, payload: packet.payload, qos: 2, retain: packet.retain }, ctx.frameMeta), (error) => {
     if (error) {
