@@ -138,8 +138,11 @@ export async function startGateway(brokerUrl: string, configYaml = ''): Promise<
   const configPath = join(dir, 'gateway.yaml');
   await writeFile(configPath, configYaml);
   const udpPort = await freePort();
+  // BENCH_MONITOR=1: monitoring on, scraped as hard as anyone would (issue 14's "costs nothing" check).
+  const monitorPort = process.env.BENCH_MONITOR === '1' ? await freePort() : undefined;
   const started = performance.now();
-  const child = spawn(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), entry, '--config', configPath, '--broker', brokerUrl, '--radio', `udp://127.0.0.1:${udpPort}`, '--log-level', 'warn'], {
+  const monitorArgs = monitorPort !== undefined ? ['--http', `127.0.0.1:${monitorPort}`] : [];
+  const child = spawn(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), entry, '--config', configPath, '--broker', brokerUrl, '--radio', `udp://127.0.0.1:${udpPort}`, '--log-level', 'warn', ...monitorArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
     cwd: dir,
   });
@@ -150,7 +153,23 @@ export async function startGateway(brokerUrl: string, configYaml = ''): Promise<
     });
     child.once('exit', (code) => reject(new Error(`gateway exited with ${code} before ready`)));
   });
-  return { url: `udp://127.0.0.1:${udpPort}`, pid: child.pid!, readyMs, stop: () => stopChild(child) };
+  const scraper = monitorPort !== undefined ? startScraper(monitorPort) : undefined;
+  return {
+    url: `udp://127.0.0.1:${udpPort}`,
+    pid: child.pid!,
+    readyMs,
+    stop: async () => {
+      if (scraper) await stopChild(scraper);
+      await stopChild(child);
+    },
+  };
+}
+
+/** /metrics and /api/status every second from a process of its own (Prometheus plus an open status page, and then some). */
+function startScraper(port: number): ChildProcess {
+  const base = `http://127.0.0.1:${port}`;
+  const script = `setInterval(() => { fetch('${base}/metrics').then((r) => r.text()).catch(() => {}); fetch('${base}/api/status').then((r) => r.text()).catch(() => {}); }, 1000);`;
+  return spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
 }
 
 /** A load generator process driving one fleet; runs specs one at a time over stdin/stdout. */

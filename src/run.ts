@@ -68,6 +68,7 @@ export async function runGateway(config: GatewayConfig, logger: Logger, options:
     keepAlive: broker.keepAlive,
     reconnectMs: broker.reconnectMs,
     reconnectMaxMs: broker.reconnectMaxMs,
+    maxInflightQos2: broker.maxInflightQos2,
     logger,
     // A gateway that dies or is cut off shows `offline` at <prefix>/<gatewayId>/state.
     ...(status.enabled ? { will: gatewayWill(statusTopics(status.topicPrefix, config.gatewayId)) } : {}),
@@ -87,6 +88,7 @@ export async function runGateway(config: GatewayConfig, logger: Logger, options:
       keepAlive: device.keepAlive,
       reconnectMs: broker.reconnectMs,
       reconnectMaxMs: broker.reconnectMaxMs,
+    maxInflightQos2: broker.maxInflightQos2,
       retryRefused: false,
       logger,
       ...(device.will ? { will: device.will } : {}),

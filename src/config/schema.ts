@@ -66,6 +66,12 @@ export const brokerSchema = z.strictObject({
    * e.g. `devices/{clientId}/`, so the broker sees who sent it. Empty: topics unchanged.
    */
   topicPrefix: withDefault(z.string(), ''),
+  /**
+   * QoS 2 publishes in flight to the broker at once (per connection); more wait in the gateway.
+   * Keep it below the broker's receive maximum: mosquitto (max_inflight_messages 20) silently
+   * drops, yet acknowledges, QoS 1 messages that arrive while 20 QoS 2 ones await PUBREL.
+   */
+  maxInflightQos2: withDefault(integer(1, 65535), 10),
 });
 
 /** While the broker is unreachable: device messages kept for it (store-and-forward). */
@@ -166,7 +172,7 @@ const statusSchema = z.strictObject({
    * beyond it the longest-gone one's retained state is cleared. Evicted and expired sessions are
    * cleared at once: the broker retains at most this many plus the session table.
    */
-  maxOfflineDevices: withDefault(integer(0), 10_000),
+  maxOfflineDevices: withDefault(integer(0), 1000),
 });
 
 const topicFilters = z.array(z.string().check(z.minLength(1)));
@@ -201,6 +207,7 @@ export const configSchema = z.strictObject({
       sessionExpiry: 7 * 24 * 3600,
       userProperties: false,
       topicPrefix: '',
+      maxInflightQos2: 10,
     },
   ),
   forward: withDefault(forwardSchema, { maxMessages: 100_000, maxBytes: 32 << 20, overflow: 'refuse', qos0: 'keep' }),
@@ -234,7 +241,7 @@ export const configSchema = z.strictObject({
     ),
     {},
   ),
-  status: withDefault(statusSchema, { enabled: true, topicPrefix: 'mqttsn-gateway', maxOfflineDevices: 10_000 }),
+  status: withDefault(statusSchema, { enabled: true, topicPrefix: 'mqttsn-gateway', maxOfflineDevices: 1000 }),
 });
 
 export type GatewayConfig = z.output<typeof configSchema>;

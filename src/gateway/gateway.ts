@@ -133,6 +133,8 @@ export class Gateway implements GatewayContext {
   private datagramsAtLastSample = 0;
   /** Retained device-state topics at the broker (config `status`); absent when turned off. */
   private readonly deviceStates: DeviceStatePublisher | undefined;
+  /** `<status.topicPrefix>/`: broker messages under it are never routed to devices. */
+  private readonly statusTopicsPrefix: string | undefined;
   /** When this gateway started (ms since the epoch), for uptime. */
   readonly startedAt = Date.now();
   private running = false;
@@ -179,6 +181,7 @@ export class Gateway implements GatewayContext {
       if (this.running) this.discovery.advertise();
     });
     const { status } = this.config;
+    this.statusTopicsPrefix = status.enabled ? `${status.topicPrefix}/` : undefined;
     if (status.enabled) {
       this.deviceStates = new DeviceStatePublisher({ link: this.upstream.inner, topics: statusTopics(status.topicPrefix, this.config.gatewayId), maxOfflineDevices: status.maxOfflineDevices, logger: this.logger });
     }
@@ -538,6 +541,9 @@ export class Gateway implements GatewayContext {
   private route(message: UpstreamMessage): Promise<unknown> | undefined {
     // Deeper than the matcher takes (another MQTT client published it): no device can be reached.
     if (!hasAcceptableDepth(message.topic)) return undefined;
+    // The gateway's own state topics are for dashboards: a device on `#` would otherwise take in a
+    // retained state per session (up to 100,000) at every replay of its subscription.
+    if (this.statusTopicsPrefix !== undefined && message.topic.startsWith(this.statusTopicsPrefix)) return undefined;
     // A retained one is a replay for devices that just subscribed (RetainedReplay).
     const sessions = message.retain ? this.replay.wanting(message.topic, this.clock.now()) : this.routes.match(message.topic);
     const payload = message.payload;

@@ -30,7 +30,7 @@ export class HttpError extends Error {
 
 /** Devices in one /api/status answer unless `?limit=` says otherwise. */
 const DEFAULT_DEVICE_LIMIT = 1000;
-const MAX_DEVICE_LIMIT = 100_000;
+const MAX_DEVICE_LIMIT = 10_000;
 
 export function parseListen(listen: string): { host: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]:|([^\s:[\]/]+):)?(\d{1,5})$/.exec(listen);

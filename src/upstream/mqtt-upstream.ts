@@ -50,6 +50,8 @@ export interface MqttUpstreamOptions {
   /** First reconnect delay; doubles with jitter up to `reconnectMaxMs`. */
   readonly reconnectMs: number;
   readonly reconnectMaxMs?: number;
+  /** QoS 2 publishes in flight at once (default 10); the rest wait here, in order. */
+  readonly maxInflightQos2?: number;
   /** When the broker refuses the connection: keep trying (the gateway's own link) or give up (a device's link). */
   readonly retryRefused?: boolean;
   readonly logger: Logger;
@@ -114,6 +116,9 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   /** Filter → QoS of every subscription held, to restore on a new broker session. */
   private readonly filters = new Map<string, MqttQos>();
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** QoS 2 publishes sent and not yet completed (PUBCOMP), and those waiting for room (see publishQos2). */
+  private qos2InFlight = 0;
+  private readonly qos2Waiting: Array<[UpstreamMessage, ((error?: Error) => void) | undefined]> = [];
   private closing = false;
   /** When the next connection attempt is due (while offline). */
   nextAttemptAt: number | undefined;
@@ -280,6 +285,34 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       done?.(new InvalidTopicError(`not a valid MQTT topic name: ${JSON.stringify(message.topic)}`));
       return;
     }
+    if (message.qos === 2) {
+      this.publishQos2(message, done);
+      return;
+    }
+    this.send(client, message, done);
+  }
+
+  /**
+   * QoS 2 within a window: a broker holds each one until PUBREL, and at its receive maximum
+   * mosquitto (3.1.1) acknowledges every further QoS 1 message and drops it. A slow broker link
+   * (PUBREC late) plus a burst of QoS 2 from devices would otherwise lose other devices' QoS 1.
+   */
+  private publishQos2(message: UpstreamMessage, done: ((error?: Error) => void) | undefined): void {
+    if (this.qos2InFlight >= (this.options.maxInflightQos2 ?? 10)) {
+      this.qos2Waiting.push([message, done]);
+      return;
+    }
+    this.qos2InFlight++;
+    this.send(this.client!, message, (error) => {
+      this.qos2InFlight--;
+      const next = this.qos2Waiting.shift();
+      if (next && this.client) this.publishQos2(...next);
+      else if (next) next[1]?.(new Error('upstream is closed'));
+      done?.(error);
+    });
+  }
+
+  private send(client: MqttClient, message: UpstreamMessage, done: ((error?: Error) => void) | undefined): void {
     this.batchWrites(client);
     const options: IClientPublishOptions = { qos: message.qos, retain: message.retain };
     if (message.userProperties && this.options.protocol === '5') options.properties = { userProperties: { ...message.userProperties } };
@@ -335,6 +368,7 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     this.closing = true;
     clearTimeout(this.reconnectTimer);
     this.client = undefined;
+    for (const [, done] of this.qos2Waiting.splice(0)) done?.(new Error('upstream closed before the message was sent'));
     // Offline, MQTT.js would wait for acknowledgements that cannot come: end at once.
     if (client) await client.endAsync(force || !client.connected);
     this.setState('closed');

@@ -109,6 +109,25 @@ describe.each(brokerKinds)('device state at the broker ($name)', ({ skip, start 
     expect(watcher.messages.filter((m) => m.topic.includes('refused-one'))).toEqual([]);
   }, 30_000);
 
+  it.skipIf(skip)('a device subscribed to # never receives them (they are for dashboards)', async () => {
+    const broker = await start();
+    cleanup.push(() => broker.stop());
+    const watcher = await watch(broker.url, 'mqttsn-gateway/#');
+    const { port } = await gatewayOn(broker.url);
+    const everything = await RawDevice.open(port);
+    cleanup.push(async () => everything.close());
+    await everything.connect('listens-to-all', { keepAlive: 60 });
+    everything.send({ type: 'subscribe', dup: false, qos: 0, msgId: 1, topic: { kind: 'name', name: '#' } });
+    await everything.expect('suback');
+    const other = await RawDevice.open(port);
+    cleanup.push(async () => other.close());
+    await other.connect('comes-and-goes', { keepAlive: 60 });
+    other.send({ type: 'disconnect' });
+    await watcher.waitFor(2, (m) => m.topic.endsWith('/comes-and-goes/state'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(everything.pending().filter((packet) => packet.type === 'register' || packet.type === 'publish')).toEqual([]);
+  }, 30_000);
+
   it.skipIf(skip)('in transparent mode too (each device on its own broker connection)', async () => {
     const broker = await start();
     cleanup.push(() => broker.stop());

@@ -13,7 +13,7 @@ import { open, type FileHandle } from 'node:fs/promises';
  * would also log each PUBLISH, costing the broker CPU the gateway needs on a 2-core box.
  */
 export function brokerLogConfig(path: string): string {
-  return ['log_dest file ' + path, 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', 'log_type subscribe', 'connection_messages true', ''].join('\n');
+  return ['log_dest file ' + path, 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', 'log_type subscribe', 'connection_messages true', 'sys_interval 1', ''].join('\n');
 }
 
 export class BrokerLog {

@@ -20,7 +20,13 @@ export interface ControlResult {
   /** PUBACKed at the gateway but never seen at the broker, each saying whether the gateway sent it on. */
   readonly missingAtBroker: readonly string[];
   readonly maxAckMs: number;
+  /** mosquitto's `$SYS/broker/publish/messages/dropped` at the end (NaN when not received). */
+  readonly brokerDropped: number;
+  /** Times the watcher's connection closed (it does not reconnect: what was published meanwhile is lost to it). */
+  readonly watcherCloses: number;
 }
+
+const BROKER_DROPPED = '$SYS/broker/publish/messages/dropped';
 
 export class ControlDevice {
   private client: MqttSnClient | undefined;
@@ -34,13 +40,17 @@ export class ControlDevice {
   private skipped = 0;
   private reconnecting: Promise<void> | undefined;
   private maxAckMs = 0;
+  private watcherCloses = 0;
 
   private constructor(private readonly gateway: string, readonly topic: string, private readonly watcher: BrokerClient) {}
 
   static async start(gatewayPort: number, brokerUrl: string, topic: string, intervalMs: number): Promise<ControlDevice> {
     const watcher = await BrokerClient.connect(brokerUrl, { clientId: 'fuzz-watcher' });
     await watcher.subscribe(topic, 1);
+    // mosquitto's own count of messages it dropped (queues full, quotas): evidence when one goes missing.
+    await watcher.subscribe(BROKER_DROPPED, 0);
     const control = new ControlDevice(`udp://127.0.0.1:${gatewayPort}`, topic, watcher);
+    watcher.client.on('close', () => control.watcherCloses++);
     await control.connect();
     control.timer = setInterval(() => control.tick(), intervalMs);
     return control;
@@ -72,6 +82,8 @@ export class ControlDevice {
         .filter((payload) => !delivered.has(payload))
         .map((payload) => (forwarded ? `${payload} (${forwarded(payload) ? 'sent on by the gateway: lost between the relay and the watcher' : 'never sent on by the gateway'})` : payload)),
       maxAckMs: this.maxAckMs,
+      brokerDropped: Number(this.watcher.messages.filter((m) => m.topic === BROKER_DROPPED).at(-1)?.payload.toString() ?? NaN),
+      watcherCloses: this.watcherCloses,
     };
   }
 

@@ -115,7 +115,7 @@ export function formatReport(r: CampaignReport): string {
   const errors = r.log.top.filter((t) => t.level >= 50);
   if (errors.length > 0) lines.push('', '  first error-level line of each kind:', ...errors.map((t) => `    ${t.sample}`));
   if (r.control.failureSamples.length > 0) lines.push('', '  control failures:', ...r.control.failureSamples.map((s) => `    ${s}`));
-  if (r.control.missingAtBroker.length > 0) lines.push('', `  missing at broker: ${r.control.missingAtBroker.slice(0, 20).join(', ')}`);
+  if (r.control.missingAtBroker.length > 0) lines.push('', `  missing at broker: ${r.control.missingAtBroker.slice(0, 20).join(', ')}`, `  mosquitto says it dropped ${r.control.brokerDropped} message(s); the watcher's connection closed ${r.control.watcherCloses} time(s)`);
   if (r.crash) {
     lines.push('', `  crash after ${r.crash.incident?.sentBefore ?? '?'} datagrams (${r.dropsFromCrash} broker disconnect(s) from it not counted as link drops); last non-JSON stderr lines:`, ...r.crash.tail.filter((s) => s.trim() !== '' && !s.endsWith('...')).map((s) => `    ${s}`));
     lines.push('    hostile datagrams sent before it, newest first:', ...(r.crash.incident?.suspects ?? []).map((s) => `      ${s}`));
