@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { RadioError, type Radio, type RadioEvents } from '../src/radio.js';
 import { kernelDrops } from './udp-drops.js';
+import { GroupListener, interfaceAddress } from './udp-group.js';
 
 /** Largest UDP payload over IPv4 (65535 - 8 UDP header - 20 IP header). */
 const MAX_UDP_PAYLOAD = 65_507;
@@ -21,8 +22,14 @@ interface UdpEndpoint {
   readonly port: number;
   /** Where ADVERTISE goes: `?broadcast=ADDR[:PORT]` (default 255.255.255.255, the bound port). */
   readonly broadcast?: { readonly host: string; readonly port?: number };
-  /** `?multicast=GROUP[:PORT]`: joined to hear SEARCHGW sent there, and ADVERTISE sent there too. */
+  /**
+   * `?multicast=GROUP[:PORT]`: SEARCHGW sent there is heard, and ADVERTISE (and GWINFO for a
+   * SEARCHGW heard there) goes there. With a PORT other than the radio's, a socket of its own
+   * listens on it (Paho's MulticastPortNo); without, the radio's own socket joins the group.
+   */
   readonly multicast?: { readonly host: string; readonly port?: number };
+  /** `?interface=NAME|ADDRESS`: the interface the group is joined and sent on. */
+  readonly iface?: string;
 }
 
 /** `ADDR` or `ADDR:PORT` from a query option; IPv6 as `[ADDR]:PORT`. */
@@ -47,16 +54,19 @@ export function parseUdpUrl(url: string): UdpEndpoint {
   const host = parsed.hostname.replace(/^\[|\]$/g, '') || (family === 'udp4' ? '0.0.0.0' : '::');
   const port = parsed.port === '' ? DEFAULT_UDP_PORT : Number(parsed.port);
   for (const key of parsed.searchParams.keys()) {
-    if (key !== 'broadcast' && key !== 'multicast') throw new RadioError('bad-url', `radio URL "${url}": unknown option "${key}"; allowed: broadcast, multicast`);
+    if (key !== 'broadcast' && key !== 'multicast' && key !== 'interface') throw new RadioError('bad-url', `radio URL "${url}": unknown option "${key}"; allowed: broadcast, multicast, interface`);
   }
   const broadcast = parsed.searchParams.get('broadcast');
   const multicast = parsed.searchParams.get('multicast');
+  const iface = parsed.searchParams.get('interface');
+  if (iface !== null && multicast === null) throw new RadioError('bad-url', `radio URL "${url}": interface= names where the multicast group is joined; add multicast=GROUP:PORT`);
   return {
     family,
     host,
     port,
     ...(broadcast !== null ? { broadcast: hostAndPort(url, 'broadcast', broadcast) } : {}),
     ...(multicast !== null ? { multicast: hostAndPort(url, 'multicast', multicast) } : {}),
+    ...(iface !== null && iface !== '' ? { iface } : {}),
   };
 }
 
@@ -77,7 +87,8 @@ export class UdpRadio extends EventEmitter<RadioEvents> implements Radio {
   private readonly endpoint: UdpEndpoint;
   private socket: dgram.Socket | undefined;
   private readonly broadcastPort: number | undefined;
-  private readonly counts = { framesIn: 0, framesOut: 0, sendFailures: 0 };
+  private readonly counts = { framesIn: 0, framesOut: 0, sendFailures: 0, groupFramesIn: 0 };
+  private group: GroupListener | undefined;
 
   constructor(options: UdpRadioOptions) {
     super();
@@ -107,15 +118,8 @@ export class UdpRadio extends EventEmitter<RadioEvents> implements Radio {
     } catch {
       // IPv6 has no broadcast: use ?multicast= there.
     }
-    const group = this.endpoint.multicast?.host;
-    if (group) {
-      try {
-        socket.addMembership(group);
-      } catch (error) {
-        socket.close();
-        throw new RadioError('bad-url', `${this.name}: cannot join multicast group ${group}: ${(error as Error).message}`, { cause: error });
-      }
-    }
+    const multicast = this.endpoint.multicast;
+    if (multicast) await this.joinGroup(socket, multicast.host, multicast.port);
     socket.on('message', (data, rinfo) => {
       this.counts.framesIn++;
       this.emit('datagram', data, formatUdpAddress(rinfo.address, rinfo.port));
@@ -135,6 +139,12 @@ export class UdpRadio extends EventEmitter<RadioEvents> implements Radio {
     });
   }
 
+  /** GWINFO for a SEARCHGW heard on the group: to the group, from this (unicast) socket, so devices learn where to connect. */
+  sendToGroup(frame: Buffer): void {
+    const multicast = this.endpoint.multicast;
+    if (multicast) this.send(formatUdpAddress(multicast.host, multicast.port ?? this.port), frame);
+  }
+
   /** ADVERTISE and friends: to the broadcast address (IPv4) and the multicast group, where configured. */
   broadcast(frame: Buffer): void {
     if (!this.socket) return;
@@ -152,9 +162,50 @@ export class UdpRadio extends EventEmitter<RadioEvents> implements Radio {
   }
 
   async close(): Promise<void> {
+    await this.group?.close();
+    this.group = undefined;
     const socket = this.socket;
     this.socket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+
+  /**
+   * Group traffic is sent from the unicast socket, on the named interface; it is heard either on a
+   * socket of its own (a group port other than ours) or by this socket joining the group.
+   */
+  private async joinGroup(socket: dgram.Socket, group: string, groupPort: number | undefined): Promise<void> {
+    const { family, iface } = this.endpoint;
+    socket.setMulticastLoopback(true); // devices (and tests) on this very machine hear it too
+    if (iface !== undefined) {
+      try {
+        socket.setMulticastInterface(interfaceAddress(iface, family));
+      } catch {
+        // Missing or down: the group listener below says so, and sends use the system's choice.
+      }
+    }
+    if (groupPort !== undefined && groupPort !== this.port) {
+      this.group = new GroupListener({
+        name: this.name,
+        family,
+        group,
+        port: groupPort,
+        iface,
+        onDatagram: (data, address, port) => {
+          this.counts.groupFramesIn++;
+          this.emit('datagram', data, formatUdpAddress(address, port), { viaGroup: true });
+        },
+        onError: (error) => this.emit('error', error),
+      });
+      await this.group.start();
+      return;
+    }
+    try {
+      socket.addMembership(group, iface !== undefined ? interfaceAddress(iface, family) : undefined);
+    } catch (error) {
+      // Unicast still works: the radio serves, and says why discovery on the group does not.
+      const reason = error instanceof RadioError ? error.message : `cannot join multicast group ${group}: ${(error as Error).message}`;
+      queueMicrotask(() => this.emit('error', new RadioError('not-found', `${this.name}: ${reason}; devices can still reach the gateway by unicast`, { cause: error })));
+    }
   }
 
   private explainBindError(error: NodeJS.ErrnoException): RadioError {

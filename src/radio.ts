@@ -19,6 +19,8 @@ export interface Radio extends EventEmitter<RadioEvents> {
   send(to: string, frame: Buffer): void;
   /** Sends one frame to every device in range (ADVERTISE, GWINFO); a no-op where the transport cannot. */
   broadcast(frame: Buffer): void;
+  /** Sends one frame to the discovery multicast group (the answer to a SEARCHGW heard there), where configured. */
+  sendToGroup?(frame: Buffer): void;
   /** Releases the transport; safe to call twice. */
   close(): Promise<void>;
   /**
@@ -44,6 +46,8 @@ export interface RadioEvents {
 export interface FrameMeta {
   /** Received signal strength in dBm (negative). */
   readonly rssi?: number;
+  /** Heard on the discovery multicast group rather than sent to the gateway's own address. */
+  readonly viaGroup?: boolean;
 }
 
 export type RadioErrorCode = 'address-in-use' | 'permission-denied' | 'not-found' | 'bad-url' | 'send-failed' | 'io';

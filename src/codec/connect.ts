@@ -8,17 +8,18 @@ import { atLeast, emptyOrAtLeast, exactly } from './codec.js';
 import { EncodeError } from './errors.js';
 import { CLEAN_SESSION, qosBits, qosOf, RETAIN, WILL } from './flags.js';
 import type { Connack, Qos, Connect, WillMsg, WillMsgReq, WillMsgResp, WillMsgUpd, WillTopic, WillTopicReq, WillTopicResp, WillTopicUpd } from './packets.js';
-import { nonEmpty, u16, u8, utf8Length } from './wire.js';
+import { u16, u8, utf8Length } from './wire.js';
 import { decodeText } from './text.js';
 
-// §5.4.4: Flags(1) ProtocolId(1) Duration(2) ClientId(rest, 1..23 chars; longer is left to the
-// gateway/broker to refuse, so only emptiness is a layout error here).
+// §5.4.4: Flags(1) ProtocolId(1) Duration(2) ClientId(rest, 1..23 chars). An empty or too long ID
+// decodes: the gateway answers it with CONNACK "rejected: not supported", so the device can tell a
+// refusal from a lost datagram (and a test can send one).
 export const connect: BodyCodec<Connect> = {
-  length: atLeast(7),
+  length: atLeast(6),
   size(p) {
     u8(p.protocolId, 'protocolId');
     u16(p.duration, 'duration');
-    return 4 + nonEmpty(p.clientId, 'clientId');
+    return 4 + utf8Length(p.clientId);
   },
   write(p, buf, at) {
     buf[at] = (p.will ? WILL : 0) | (p.cleanSession ? CLEAN_SESSION : 0);

@@ -15,6 +15,8 @@ export interface DiscoveryOptions {
   readonly brokerReachable: () => boolean;
   readonly send: (peer: Peer, packet: Packet) => void;
   readonly broadcast: (radio: Radio, packet: Packet) => void;
+  /** To the radio's discovery multicast group (GWINFO for a SEARCHGW heard there). */
+  readonly toGroup: (radio: Radio, packet: Packet) => void;
 }
 
 /**
@@ -56,17 +58,25 @@ export class Discovery {
     this.timer = this.options.clock.setTimeout(() => this.advertise(), advertiseSeconds * 1000);
   }
 
-  searchGw(peer: Peer): void {
-    if (this.stopped || this.pendingAnswers.has(peer.key)) return;
+  /**
+   * A SEARCHGW heard on the multicast group is answered on the group (as the spec's broadcast, and
+   * Paho, do): one answer serves every device searching meanwhile. One sent to us is answered to its sender.
+   */
+  searchGw(peer: Peer, viaGroup = false): void {
+    const toGroup = viaGroup && peer.radio.sendToGroup !== undefined;
+    const key = toGroup ? `group|${peer.radio.name}` : peer.key;
+    if (this.stopped || this.pendingAnswers.has(key)) return;
     const delay = Math.floor((this.options.random ?? Math.random)() * this.options.gwinfoMaxDelayMs);
     const answer = (): void => {
-      this.pendingAnswers.delete(peer.key);
-      this.options.send(peer, { type: 'gwinfo', gwId: this.options.gatewayId, gwAdd: Buffer.alloc(0) });
+      this.pendingAnswers.delete(key);
+      const gwinfo = { type: 'gwinfo', gwId: this.options.gatewayId, gwAdd: Buffer.alloc(0) } as const;
+      if (toGroup) this.options.toGroup(peer.radio, gwinfo);
+      else this.options.send(peer, gwinfo);
     };
     if (delay <= 0) {
       answer();
       return;
     }
-    this.pendingAnswers.set(peer.key, this.options.clock.setTimeout(answer, delay));
+    this.pendingAnswers.set(key, this.options.clock.setTimeout(answer, delay));
   }
 }

@@ -171,6 +171,10 @@ export class Gateway implements GatewayContext {
         this.stats.datagramsOut++;
         radio.broadcast(encode(packet));
       },
+      toGroup: (radio, packet) => {
+        this.stats.datagramsOut++;
+        radio.sendToGroup?.(encode(packet));
+      },
     });
     // Back in touch with the broker: tell devices at once rather than at the next period.
     let everConnected = false;
@@ -360,6 +364,11 @@ export class Gateway implements GatewayContext {
       return;
     }
     const packet = result.packet;
+    if (meta?.viaGroup && packet.type !== 'searchgw') {
+      // The discovery group carries SEARCHGW for us; ADVERTISE and GWINFO there are gateways' own.
+      if (packet.type !== 'advertise' && packet.type !== 'gwinfo') this.stats.unexpected++;
+      return;
+    }
     this.frameMeta = meta;
     if (meta?.rssi !== undefined) this.noteRssi(radio, from, meta.rssi);
     try {
@@ -395,7 +404,7 @@ export class Gateway implements GatewayContext {
   }
 
   searchGw(peer: Peer): void {
-    this.discovery.searchGw(peer);
+    this.discovery.searchGw(peer, this.frameMeta?.viaGroup === true);
   }
 
   admit(session: Session): boolean {

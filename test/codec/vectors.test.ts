@@ -50,6 +50,14 @@ export const vectors: readonly Vector[] = [
     0x00, 0x3c, // Duration 60 s
     ...ascii('dev1'), // ClientId
   ] },
+  // An empty ClientId is a layout the gateway must still read, to refuse it with CONNACK (0x03).
+  { name: 'CONNECT with an empty ClientId', packet: { type: 'connect', will: false, cleanSession: true, protocolId: 1, duration: 60, clientId: '' }, bytes: [
+    0x06, // length
+    0x04, // MsgType CONNECT
+    0x04, // Flags: CleanSession
+    0x01, // ProtocolId
+    0x00, 0x3c, // Duration 60 s
+  ] },
   { name: 'CONNECT in the 3-octet length form', packet: { type: 'connect', will: true, cleanSession: true, protocolId: 1, duration: 10, clientId: 'c' }, bytes: [
     0x01, 0x00, 0x09, // length, 3-octet form (legal for short messages, reference (a))
     0x04, // MsgType CONNECT
