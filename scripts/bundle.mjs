@@ -25,7 +25,8 @@ await build({
   legalComments: 'none',
   define: { MQTTSN_GATEWAY_VERSION: JSON.stringify(version) },
   // classic-level loads a native binary from its own package directory.
-  external: ['aedes', 'classic-level', 'serialport', '@stoprocent/noble'],
+  // werift-dtls is loaded only for a dtls:// radio.
+  external: ['aedes', 'classic-level', 'serialport', '@stoprocent/noble', 'werift-dtls'],
   // Some bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',

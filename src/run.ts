@@ -46,13 +46,13 @@ async function openStore(dataDir: string): Promise<DurableStore> {
 export interface RunOptions {
   readonly clock?: Clock;
   /** Builds a radio from its URL; tests use it to put a fake noble binding under the real BLE radio. */
-  readonly makeRadio?: (url: string) => Promise<Radio>;
+  readonly makeRadio?: (url: string, config: GatewayConfig) => Promise<Radio>;
 }
 
 /** Starts a whole gateway from a validated config: embedded broker if needed, upstream, radios. */
 export async function runGateway(config: GatewayConfig, logger: Logger, options: RunOptions = {}): Promise<RunningGateway> {
   const { clock, makeRadio = createRadio } = options;
-  const radios = await Promise.all(config.radios.map((url) => makeRadio(url)));
+  const radios = await Promise.all(config.radios.map((url) => makeRadio(url, config)));
   const zeroConfig = config.broker.url === undefined ? await zeroConfigBroker(config.embeddedPort, logger) : undefined;
   const embeddedBroker = zeroConfig?.embedded;
   const brokerUrl = config.broker.url ?? zeroConfig!.url;

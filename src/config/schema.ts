@@ -163,6 +163,17 @@ const httpSchema = z.strictObject({
   token: z.optional(z.string().check(z.minLength(1))),
 });
 
+/** DTLS for `dtls://` radios (werift-dtls): the gateway's certificate; PSK is not available yet. */
+const dtlsSchema = z.strictObject({
+  /** PEM files: the gateway's certificate and private key (EC for ECDHE-ECDSA-AES128-GCM-SHA256, or RSA). */
+  cert: z.optional(z.string().check(z.minLength(1))),
+  key: z.optional(z.string().check(z.minLength(1))),
+  /** Handshakes in progress at once; datagrams from further new addresses are ignored meanwhile. */
+  maxHandshakes: withDefault(integer(1), 100),
+  /** An association silent this long (seconds) is dropped; the device handshakes again. */
+  idleSeconds: withDefault(integer(1), 3600),
+});
+
 /** Retained state topics at the broker: `<topicPrefix>/<gatewayId>/state` and `.../device/<clientId>/state`. */
 const statusSchema = z.strictObject({
   enabled: withDefault(z.boolean(), true),
@@ -241,6 +252,7 @@ export const configSchema = z.strictObject({
     ),
     {},
   ),
+  dtls: withDefault(dtlsSchema, { maxHandshakes: 100, idleSeconds: 3600 }),
   status: withDefault(statusSchema, { enabled: true, topicPrefix: 'mqttsn-gateway', maxOfflineDevices: 1000 }),
 });
 

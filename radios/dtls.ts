@@ -1,0 +1,202 @@
+import { createPrivateKey } from 'node:crypto';
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { RadioError, type Radio, type RadioEvents } from '../src/radio.js';
+import { formatUdpAddress } from './udp.js';
+
+/** A handshake not finished in this time is dropped (a spoofed or abandoned ClientHello holds a slot no longer). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** The largest MQTT-SN frame carried in one DTLS record (UDP payload less record header, nonce and tag). */
+const MAX_DTLS_FRAME = 65_507 - 13 - 8 - 16;
+
+export interface DtlsRadioOptions {
+  /** `dtls://HOST:PORT` or `dtls6://[HOST]:PORT`. */
+  readonly url: string;
+  /** PEM files: the gateway's certificate and its private key (EC or RSA). */
+  readonly cert: string;
+  readonly key: string;
+  /** Handshakes in progress at once; a new address beyond it is ignored until one completes or expires. */
+  readonly maxHandshakes: number;
+  /** Seconds without a datagram after which an association is dropped (the device handshakes again). */
+  readonly idleSeconds: number;
+}
+
+/** What the radio needs of werift-dtls's server: one per device address. */
+interface DtlsSession {
+  readonly onConnect: { subscribe(handler: () => void): unknown };
+  readonly onData: { subscribe(handler: (data: Buffer) => void): unknown };
+  readonly onError: { subscribe(handler: (error: Error) => void): unknown };
+  send(data: Buffer): Promise<void>;
+  close(): void;
+}
+
+interface Association {
+  readonly session: DtlsSession;
+  /** Datagrams for werift's record layer. */
+  deliver: (data: Buffer) => void;
+  connected: boolean;
+  lastActive: number;
+  readonly startedAt: number;
+}
+
+type DtlsServerClass = new (options: Record<string, unknown>) => DtlsSession;
+
+function parseDtlsUrl(url: string): { family: 'udp4' | 'udp6'; host: string; port: number } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new RadioError('bad-url', `radio URL "${url}" is not a URL; expected dtls://HOST:PORT or dtls6://[HOST]:PORT`);
+  }
+  const family = parsed.protocol === 'dtls:' ? 'udp4' : parsed.protocol === 'dtls6:' ? 'udp6' : undefined;
+  if (!family || parsed.port === '') throw new RadioError('bad-url', `radio URL "${url}": expected dtls://HOST:PORT or dtls6://[HOST]:PORT`);
+  return { family, host: parsed.hostname.replace(/^\[|\]$/g, '') || (family === 'udp4' ? '0.0.0.0' : '::'), port: Number(parsed.port) };
+}
+
+/**
+ * MQT-SN over DTLS 1.2 (RFC 6347): one association per device address, each MQTT-SN frame one
+ * application-data record; the gateway sees plain frames from `host:port` as on UDP. The protocol
+ * is werift-dtls's (pure TypeScript, nothing to compile on a Pi), loaded only when configured.
+ * Datagrams that are not DTLS (plain MQTT-SN sent here) get no MQTT-SN answer.
+ */
+export class DtlsRadio extends EventEmitter<RadioEvents> implements Radio {
+  readonly name: string;
+  readonly maxFrameSize = MAX_DTLS_FRAME;
+  private readonly endpoint: ReturnType<typeof parseDtlsUrl>;
+  private socket: dgram.Socket | undefined;
+  private readonly associations = new Map<string, Association>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly counts = { framesIn: 0, framesOut: 0, handshakes: 0, handshakesRefused: 0, expired: 0, notConnected: 0 };
+  private certPem = '';
+  private keyPem = '';
+  private signatureHash: { hash: number; signature: number } = { hash: 4, signature: 3 };
+  private DtlsServer: DtlsServerClass | undefined;
+
+  constructor(private readonly options: DtlsRadioOptions) {
+    super();
+    this.name = options.url;
+    this.endpoint = parseDtlsUrl(options.url);
+  }
+
+  get port(): number {
+    return this.socket?.address().port ?? this.endpoint.port;
+  }
+
+  async start(): Promise<void> {
+    this.loadCredentials();
+    // A deep path: the package's own entry point is missing from its published files.
+    const werift = (await import('werift-dtls/lib/dtls/src/index.js')) as unknown as { DtlsServer: DtlsServerClass };
+    this.DtlsServer = werift.DtlsServer;
+    const { family, host, port } = this.endpoint;
+    const socket = dgram.createSocket({ type: family, ipv6Only: family === 'udp6' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', (error: NodeJS.ErrnoException) => reject(new RadioError(error.code === 'EADDRINUSE' ? 'address-in-use' : 'io', `${this.name}: cannot bind UDP ${formatUdpAddress(host, port)}: ${error.message}`, { cause: error })));
+      socket.bind({ address: host, port, exclusive: true }, () => resolve());
+    });
+    socket.on('message', (data, rinfo) => this.receive(data, formatUdpAddress(rinfo.address, rinfo.port), rinfo.address, rinfo.port));
+    socket.on('error', (error) => this.emit('error', new RadioError('io', `${this.name}: ${error.message}`, { cause: error })));
+    this.socket = socket;
+    this.sweeper = setInterval(() => this.sweep(), Math.min(HANDSHAKE_TIMEOUT_MS / 2, this.options.idleSeconds * 500)).unref();
+  }
+
+  send(to: string, frame: Buffer): void {
+    const association = this.associations.get(to);
+    if (!association?.connected) {
+      this.counts.notConnected++;
+      return;
+    }
+    this.counts.framesOut++;
+    association.session.send(frame).catch((error: Error) => this.emit('error', new RadioError('send-failed', `${this.name}: send to ${to} failed: ${error.message}`, { cause: error })));
+  }
+
+  /** DTLS has no broadcast: devices find a DTLS gateway by configuration. */
+  broadcast(): void {}
+
+  counters(): Record<string, number> {
+    return { ...this.counts, associations: this.associations.size };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    for (const association of this.associations.values()) association.session.close();
+    this.associations.clear();
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+
+  private loadCredentials(): void {
+    const read = (what: string, path: string): string => {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch (error) {
+        throw new RadioError('not-found', `${this.name}: cannot read dtls.${what} ${path}: ${(error as Error).message}`, { cause: error });
+      }
+    };
+    this.certPem = read('cert', this.options.cert);
+    const key = createPrivateKey(read('key', this.options.key));
+    // werift-dtls reads PKCS#8 only; openssl's EC keys are SEC1 ("BEGIN EC PRIVATE KEY").
+    this.keyPem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
+    // TLS 1.2 SignatureAndHashAlgorithm: sha256 with ecdsa (3) or rsa (1).
+    this.signatureHash = { hash: 4, signature: key.asymmetricKeyType === 'rsa' ? 1 : 3 };
+  }
+
+  private receive(data: Buffer, address: string, host: string, port: number): void {
+    let association = this.associations.get(address);
+    if (!association) {
+      const handshaking = [...this.associations.values()].filter((a) => !a.connected).length;
+      if (handshaking >= this.options.maxHandshakes || data[0] !== 22) {
+        // Not a handshake record, or too many at once: no state is kept for it.
+        this.counts.handshakesRefused++;
+        return;
+      }
+      association = this.associate(address, host, port);
+    }
+    association.lastActive = Date.now();
+    association.deliver(data);
+  }
+
+  private associate(address: string, host: string, port: number): Association {
+    const transport = {
+      type: 'udp',
+      address: { address: host, port, family: this.endpoint.family === 'udp4' ? 'IPv4' : 'IPv6' },
+      closed: false,
+      onData: (_data: Buffer, _from?: unknown): void => undefined,
+      send: async (data: Buffer): Promise<void> => {
+        this.socket?.send(data, port, host);
+      },
+      close: async (): Promise<void> => undefined,
+    };
+    const session = new this.DtlsServer!({ transport, cert: this.certPem, key: this.keyPem, signatureHash: this.signatureHash, certificateRequest: false });
+    const association: Association = { session, deliver: (data) => transport.onData(data, { address: host, port }), connected: false, lastActive: Date.now(), startedAt: Date.now() };
+    session.onConnect.subscribe(() => {
+      association.connected = true;
+      this.counts.handshakes++;
+    });
+    session.onData.subscribe((frame) => {
+      this.counts.framesIn++;
+      this.emit('datagram', frame, address);
+    });
+    session.onError.subscribe(() => {
+      // A failed handshake costs no session: the association goes, the device may try again.
+      if (!association.connected) this.associations.delete(address);
+    });
+    this.associations.set(address, association);
+    return association;
+  }
+
+  /** Idle associations expire (a sleeping device that wakes after that handshakes again), unfinished handshakes sooner. */
+  private sweep(): void {
+    const now = Date.now();
+    const limit = now - this.options.idleSeconds * 1000;
+    for (const [address, association] of this.associations) {
+      if (association.lastActive < limit || (!association.connected && now - association.startedAt > HANDSHAKE_TIMEOUT_MS)) {
+        this.associations.delete(address);
+        association.session.close();
+        this.counts.expired++;
+      }
+    }
+  }
+}

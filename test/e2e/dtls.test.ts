@@ -1,0 +1,102 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BrokerClient } from '../helpers/broker-client.js';
+import { mosquittoSkipReason, startMosquitto } from '../helpers/mosquitto.js';
+import { freeUdpPort, output, spawnBin, stop } from '../helpers/processes.js';
+
+const skip = mosquittoSkipReason();
+
+/** OpenSSL's own DTLS 1.2 client: what it receives as application data, byte for byte. */
+class OpensslClient {
+  readonly received: number[] = [];
+  private constructor(readonly child: ChildProcess) {
+    child.stdout!.on('data', (chunk: Buffer) => this.received.push(...chunk));
+  }
+
+  static start(port: number, caFile: string): OpensslClient {
+    const child = spawn('openssl', ['s_client', '-dtls1_2', '-connect', `127.0.0.1:${port}`, '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256', '-CAfile', caFile, '-verify_return_error', '-quiet'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    process.once('exit', () => child.kill('SIGKILL'));
+    return new OpensslClient(child);
+  }
+
+  /** One MQTT-SN frame as one record: written alone, then a pause so s_client sends it by itself. */
+  async send(frame: number[]): Promise<void> {
+    this.child.stdin!.write(Buffer.from(frame));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+
+  async expect(bytes: number[], timeoutMs = 8000): Promise<void> {
+    for (const deadline = Date.now() + timeoutMs; this.received.length < bytes.length; await new Promise((resolve) => setTimeout(resolve, 25))) {
+      if (Date.now() > deadline) break;
+    }
+    expect(this.received.splice(0, bytes.length)).toEqual(bytes);
+  }
+}
+
+/**
+ * MQTT-SN over DTLS 1.2 with the gateway's certificate (ECDHE-ECDSA-AES128-GCM-SHA256), driven by
+ * OpenSSL's client, which verifies the gateway's certificate against the CA file it is given.
+ */
+describe.skipIf(skip)('a dtls:// radio (OpenSSL s_client, mosquitto)', () => {
+  const cleanup: Array<() => Promise<unknown> | void> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  async function gatewayWithDtls() {
+    const mosquitto = await startMosquitto();
+    cleanup.push(() => mosquitto.stop());
+    const dir = await mkdtemp(join(tmpdir(), 'mqttsn-dtls-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    expect(spawnSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]).status).toBe(0);
+    expect(spawnSync('openssl', ['req', '-new', '-x509', '-key', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']).status).toBe(0);
+    await writeFile(join(dir, 'config.yaml'), `dtls:\n  cert: ${cert}\n  key: ${key}\n`);
+    const port = await freeUdpPort();
+    const gateway = spawnBin('mqttsn-gateway', ['--config', join(dir, 'config.yaml'), '--broker', mosquitto.url, '--radio', `dtls://127.0.0.1:${port}`, '--data-dir', 'none', '--log-format', 'json']);
+    cleanup.push(() => stop(gateway));
+    await output(gateway).waitFor(/mqttsn-gateway ready/);
+    return { mosquitto, port, cert };
+  }
+
+  it('handshakes, answers CONNECT with CONNACK and a QoS 1 PUBLISH with PUBACK, and the message reaches mosquitto', async () => {
+    const { mosquitto, port, cert } = await gatewayWithDtls();
+    const watcher = await BrokerClient.connect(mosquitto.url);
+    cleanup.push(() => watcher.close());
+    await watcher.subscribe('dt');
+    const client = OpensslClient.start(port, cert);
+    cleanup.push(() => void client.child.kill());
+    await client.send([0x0b, 0x04, 0x04, 0x01, 0x00, 0x3c, ...Buffer.from('dtls1')]); // CONNECT "dtls1", clean, keep-alive 60
+    await client.expect([0x03, 0x05, 0x00]); // CONNACK accepted
+    await client.send([0x0b, 0x0c, 0x22, 0x64, 0x74, 0x00, 0x01, ...Buffer.from('safe')]); // PUBLISH QoS 1, short topic "dt", MsgId 1
+    await client.expect([0x07, 0x0d, 0x64, 0x74, 0x00, 0x01, 0x00]); // PUBACK "dt", MsgId 1, accepted
+    const [message] = await watcher.waitFor(1, (m) => m.topic === 'dt');
+    expect(message!.payload.toString()).toBe('safe');
+  }, 30_000);
+
+  it('plain MQTT-SN sent to the DTLS port gets no MQTT-SN answer', async () => {
+    const { port } = await gatewayWithDtls();
+    const socket = dgram.createSocket('udp4');
+    cleanup.push(() => void socket.close());
+    const heard: Buffer[] = [];
+    socket.on('message', (data) => heard.push(data));
+    socket.send(Buffer.from([0x0b, 0x04, 0x04, 0x01, 0x00, 0x3c, ...Buffer.from('plain')]), port, '127.0.0.1');
+    socket.send(Buffer.from([0x03, 0x01, 0x01]), port, '127.0.0.1'); // SEARCHGW
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(heard).toEqual([]);
+  }, 30_000);
+});
+
+describe('a dtls:// radio without a certificate', () => {
+  it('stops the start with a message naming dtls.cert and dtls.key', async () => {
+    const port = await freeUdpPort();
+    const gateway = spawnBin('mqttsn-gateway', ['--radio', `dtls://127.0.0.1:${port}`, '--broker', 'mqtt://127.0.0.1:1', '--data-dir', 'none']);
+    const out = output(gateway);
+    expect(await out.exit).toBe(1);
+    expect(out.stderr()).toContain('a DTLS radio needs the gateway\'s certificate: set dtls.cert and dtls.key');
+  }, 15_000);
+});
