@@ -3,6 +3,7 @@ import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { RadioError, type Radio, type RadioEvents } from '../src/radio.js';
+import { CookieJar, helloVerifyRequest, isHelloVerifyRequest, parseClientHello, withoutCookie } from './dtls-cookie.js';
 import { formatUdpAddress } from './udp.js';
 
 /** A handshake not finished in this time is dropped (a spoofed or abandoned ClientHello holds a slot no longer). */
@@ -30,6 +31,8 @@ interface DtlsSession {
   readonly onError: { subscribe(handler: (error: Error) => void): unknown };
   send(data: Buffer): Promise<void>;
   close(): void;
+  /** werift's handshake state: its cookie is set to ours, so the ClientHello that returns it goes on. */
+  readonly dtls: { cookie?: Buffer };
 }
 
 interface Association {
@@ -39,6 +42,8 @@ interface Association {
   connected: boolean;
   lastActive: number;
   readonly startedAt: number;
+  /** werift answers the replayed cookie-less ClientHello with a HelloVerifyRequest of its own: not sent. */
+  dropOwnHelloVerify: boolean;
 }
 
 type DtlsServerClass = new (options: Record<string, unknown>) => DtlsSession;
@@ -68,7 +73,8 @@ export class DtlsRadio extends EventEmitter<RadioEvents> implements Radio {
   private socket: dgram.Socket | undefined;
   private readonly associations = new Map<string, Association>();
   private sweeper: NodeJS.Timeout | undefined;
-  private readonly counts = { framesIn: 0, framesOut: 0, handshakes: 0, handshakesRefused: 0, expired: 0, notConnected: 0 };
+  private readonly counts = { framesIn: 0, framesOut: 0, handshakes: 0, cookiesSent: 0, handshakesRefused: 0, expired: 0, notConnected: 0 };
+  private readonly cookies = new CookieJar();
   private certPem = '';
   private keyPem = '';
   private signatureHash: { hash: number; signature: number } = { hash: 4, signature: 3 };
@@ -144,18 +150,34 @@ export class DtlsRadio extends EventEmitter<RadioEvents> implements Radio {
   }
 
   private receive(data: Buffer, address: string, host: string, port: number): void {
-    let association = this.associations.get(address);
-    if (!association) {
-      const handshaking = [...this.associations.values()].filter((a) => !a.connected).length;
-      if (handshaking >= this.options.maxHandshakes || data[0] !== 22) {
-        // Not a handshake record, or too many at once: no state is kept for it.
-        this.counts.handshakesRefused++;
-        return;
-      }
-      association = this.associate(address, host, port);
+    const association = this.associations.get(address);
+    if (association) {
+      association.lastActive = Date.now();
+      association.deliver(data);
+      return;
     }
-    association.lastActive = Date.now();
-    association.deliver(data);
+    // Nothing is kept for an address until it returns the cookie it was sent (RFC 6347 §4.2.1).
+    const hello = parseClientHello(data);
+    if (!hello) {
+      this.counts.handshakesRefused++; // not a ClientHello (plain MQTT-SN, stray records): no answer
+      return;
+    }
+    if (!this.cookies.verify(address, hello)) {
+      this.counts.cookiesSent++;
+      this.socket?.send(helloVerifyRequest(data, this.cookies.cookieFor(address, hello.random)), port, host);
+      return;
+    }
+    const handshaking = [...this.associations.values()].filter((a) => !a.connected).length;
+    if (handshaking >= this.options.maxHandshakes) {
+      this.counts.handshakesRefused++;
+      return;
+    }
+    const fresh = this.associate(address, host, port);
+    fresh.session.dtls.cookie = Buffer.from(hello.cookie);
+    // werift starts its handshake state from a cookie-less ClientHello (its own HelloVerifyRequest
+    // is dropped), then takes the one with our cookie as the client's second.
+    fresh.deliver(withoutCookie(data, hello));
+    fresh.deliver(data);
   }
 
   private associate(address: string, host: string, port: number): Association {
@@ -165,12 +187,16 @@ export class DtlsRadio extends EventEmitter<RadioEvents> implements Radio {
       closed: false,
       onData: (_data: Buffer, _from?: unknown): void => undefined,
       send: async (data: Buffer): Promise<void> => {
+        if (association.dropOwnHelloVerify && isHelloVerifyRequest(data)) {
+          association.dropOwnHelloVerify = false;
+          return;
+        }
         this.socket?.send(data, port, host);
       },
       close: async (): Promise<void> => undefined,
     };
     const session = new this.DtlsServer!({ transport, cert: this.certPem, key: this.keyPem, signatureHash: this.signatureHash, certificateRequest: false });
-    const association: Association = { session, deliver: (data) => transport.onData(data, { address: host, port }), connected: false, lastActive: Date.now(), startedAt: Date.now() };
+    const association: Association = { session, deliver: (data) => transport.onData(data, { address: host, port }), connected: false, lastActive: Date.now(), startedAt: Date.now(), dropOwnHelloVerify: true };
     session.onConnect.subscribe(() => {
       association.connected = true;
       this.counts.handshakes++;

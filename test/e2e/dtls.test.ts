@@ -57,14 +57,18 @@ describe.skipIf(skip)('a dtls:// radio (OpenSSL s_client, mosquitto)', () => {
     expect(spawnSync('openssl', ['req', '-new', '-x509', '-key', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']).status).toBe(0);
     await writeFile(join(dir, 'config.yaml'), `dtls:\n  cert: ${cert}\n  key: ${key}\n`);
     const port = await freeUdpPort();
-    const gateway = spawnBin('mqttsn-gateway', ['--config', join(dir, 'config.yaml'), '--broker', mosquitto.url, '--radio', `dtls://127.0.0.1:${port}`, '--data-dir', 'none', '--log-format', 'json']);
+    const gateway = spawnBin('mqttsn-gateway', ['--config', join(dir, 'config.yaml'), '--broker', mosquitto.url, '--radio', `dtls://127.0.0.1:${port}`, '--data-dir', 'none', '--log-format', 'json', '--http', '127.0.0.1:0']);
     cleanup.push(() => stop(gateway));
-    await output(gateway).waitFor(/mqttsn-gateway ready/);
-    return { mosquitto, port, cert };
+    const out = output(gateway);
+    await out.waitFor(/mqttsn-gateway monitoring: http/);
+    const monitoring = /mqttsn-gateway monitoring: (http:\/\/\S+?)\/?\n/.exec(out.stdout())![1]!;
+    const radioCounters = async (): Promise<Record<string, number>> =>
+      ((await (await fetch(`${monitoring}/api/status`)).json()) as { gateway: { radios: Record<string, Record<string, number>> } }).gateway.radios[`dtls://127.0.0.1:${port}`]!;
+    return { mosquitto, port, cert, radioCounters };
   }
 
   it('handshakes, answers CONNECT with CONNACK and a QoS 1 PUBLISH with PUBACK, and the message reaches mosquitto', async () => {
-    const { mosquitto, port, cert } = await gatewayWithDtls();
+    const { mosquitto, port, cert, radioCounters } = await gatewayWithDtls();
     const watcher = await BrokerClient.connect(mosquitto.url);
     cleanup.push(() => watcher.close());
     await watcher.subscribe('dt');
@@ -76,6 +80,37 @@ describe.skipIf(skip)('a dtls:// radio (OpenSSL s_client, mosquitto)', () => {
     await client.expect([0x07, 0x0d, 0x64, 0x74, 0x00, 0x01, 0x00]); // PUBACK "dt", MsgId 1, accepted
     const [message] = await watcher.waitFor(1, (m) => m.topic === 'dt');
     expect(message!.payload.toString()).toBe('safe');
+    // Through the stateless cookie exchange: one HelloVerifyRequest, then one association.
+    expect(await radioCounters()).toMatchObject({ cookiesSent: 1, handshakes: 1, associations: 1 });
+  }, 30_000);
+
+  it('ClientHellos from 200 addresses that never return their cookie get a smaller HelloVerifyRequest each and leave no state', async () => {
+    const { port, cert, radioCounters } = await gatewayWithDtls();
+    // A real ClientHello, as OpenSSL sends it first, caught on a socket of our own.
+    const catcher = dgram.createSocket('udp4');
+    cleanup.push(() => void catcher.close());
+    await new Promise<void>((resolve) => catcher.bind(0, '127.0.0.1', resolve));
+    const caught = new Promise<Buffer>((resolve) => catcher.once('message', (data) => resolve(data)));
+    const client = OpensslClient.start(catcher.address().port, cert);
+    const clientHello = await caught;
+    client.child.kill();
+    expect(clientHello[0]).toBe(22); // handshake record
+
+    const answers: Buffer[] = [];
+    const spoofers = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const socket = dgram.createSocket('udp4');
+        socket.on('message', (data) => answers.push(data));
+        await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+        return socket;
+      }),
+    );
+    cleanup.push(() => spoofers.forEach((socket) => socket.close()));
+    for (const socket of spoofers) socket.send(clientHello, port, '127.0.0.1');
+    await expect.poll(() => answers.length, { timeout: 5000 }).toBe(200);
+    // HelloVerifyRequest (handshake type 3), smaller than what asked for it: no amplification.
+    expect(answers.every((answer) => answer[0] === 22 && answer[13] === 3 && answer.length < clientHello.length)).toBe(true);
+    expect(await radioCounters()).toMatchObject({ associations: 0, cookiesSent: 200, handshakes: 0 });
   }, 30_000);
 
   it('plain MQTT-SN sent to the DTLS port gets no MQTT-SN answer', async () => {
