@@ -29,6 +29,12 @@ class OpensslClient {
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
 
+  /** The next `count` octets received. */
+  async take(count: number, timeoutMs = 8000): Promise<number[]> {
+    for (const deadline = Date.now() + timeoutMs; this.received.length < count && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 25));
+    return this.received.splice(0, count);
+  }
+
   async expect(bytes: number[], timeoutMs = 8000): Promise<void> {
     for (const deadline = Date.now() + timeoutMs; this.received.length < bytes.length; await new Promise((resolve) => setTimeout(resolve, 25))) {
       if (Date.now() > deadline) break;
@@ -47,7 +53,7 @@ describe.skipIf(skip)('a dtls:// radio (OpenSSL s_client, mosquitto)', () => {
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
-  async function gatewayWithDtls() {
+  async function gatewayWithDtls(extraConfig = '') {
     const mosquitto = await startMosquitto();
     cleanup.push(() => mosquitto.stop());
     const dir = await mkdtemp(join(tmpdir(), 'mqttsn-dtls-'));
@@ -55,7 +61,7 @@ describe.skipIf(skip)('a dtls:// radio (OpenSSL s_client, mosquitto)', () => {
     const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
     expect(spawnSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]).status).toBe(0);
     expect(spawnSync('openssl', ['req', '-new', '-x509', '-key', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']).status).toBe(0);
-    await writeFile(join(dir, 'config.yaml'), `dtls:\n  cert: ${cert}\n  key: ${key}\n`);
+    await writeFile(join(dir, 'config.yaml'), `dtls:\n  cert: ${cert}\n  key: ${key}\n${extraConfig}`);
     const port = await freeUdpPort();
     const gateway = spawnBin('mqttsn-gateway', ['--config', join(dir, 'config.yaml'), '--broker', mosquitto.url, '--radio', `dtls://127.0.0.1:${port}`, '--data-dir', 'none', '--log-format', 'json', '--http', '127.0.0.1:0']);
     cleanup.push(() => stop(gateway));
@@ -82,6 +88,37 @@ describe.skipIf(skip)('a dtls:// radio (OpenSSL s_client, mosquitto)', () => {
     expect(message!.payload.toString()).toBe('safe');
     // Through the stateless cookie exchange: one HelloVerifyRequest, then one association.
     expect(await radioCounters()).toMatchObject({ cookiesSent: 1, handshakes: 1, associations: 1 });
+  }, 30_000);
+
+  it('a sleeping device whose association expired handshakes again, wakes and gets what was held for it', async () => {
+    const { mosquitto, port, cert, radioCounters } = await gatewayWithDtls('  idleSeconds: 1\n');
+    const first = OpensslClient.start(port, cert);
+    cleanup.push(() => void first.child.kill());
+    await first.send([0x0d, 0x04, 0x04, 0x01, 0x00, 0x3c, ...Buffer.from('sleeper')]); // CONNECT "sleeper"
+    await first.expect([0x03, 0x05, 0x00]);
+    await first.send([0x07, 0x12, 0x22, 0x00, 0x01, 0x63, 0x6d]); // SUBSCRIBE QoS 1, short topic "cm", MsgId 1
+    const suback = await first.take(8);
+    expect([suback[0], suback[1], suback[7]]).toEqual([0x08, 0x13, 0x00]); // SUBACK, accepted
+    await first.send([0x04, 0x18, 0x00, 0x3c]); // DISCONNECT, sleep 60 s
+    await first.expect([0x02, 0x18]);
+    first.child.kill();
+
+    const broker = await BrokerClient.connect(mosquitto.url);
+    cleanup.push(() => broker.close());
+    await broker.publish('cm', 'open', 1);
+    await expect.poll(async () => (await radioCounters()).expired, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
+    expect((await radioCounters()).associations).toBe(0);
+
+    // Another association (a new handshake, a new port), the same client ID: PINGREQ wakes it.
+    const second = OpensslClient.start(port, cert);
+    cleanup.push(() => void second.child.kill());
+    await second.send([0x09, 0x16, ...Buffer.from('sleeper')]); // PINGREQ "sleeper"
+    const publish = await second.take(11);
+    expect(publish.slice(0, 5)).toEqual([0x0b, 0x0c, 0x22, 0x63, 0x6d]); // PUBLISH QoS 1, short topic "cm"
+    expect(Buffer.from(publish.slice(7)).toString()).toBe('open');
+    await second.send([0x07, 0x0d, 0x63, 0x6d, publish[5]!, publish[6]!, 0x00]); // PUBACK
+    await second.expect([0x02, 0x17]); // PINGRESP: back to sleep
+    expect((await radioCounters()).handshakes).toBe(2);
   }, 30_000);
 
   it('ClientHellos from 200 addresses that never return their cookie get a smaller HelloVerifyRequest each and leave no state', async () => {
