@@ -57,9 +57,10 @@ export interface DeviceStateOptions {
 }
 
 /**
- * Publishes each device's state, retained, whenever it changes. Only the latest state per device
- * waits (a device flapping a thousand times costs one pending entry), so what waits is bounded by
- * the session table plus `maxOfflineDevices`, and what the broker retains too.
+ * Publishes each device's state, retained, whenever it changes. While the broker link is down or
+ * 64 state publishes are unacknowledged, only the latest state per device waits (a device flapping
+ * a thousand times costs one pending entry), so what waits is bounded by the session table plus
+ * `maxOfflineDevices`, and what the broker retains too.
  */
 export class DeviceStatePublisher {
   /** Payloads not yet handed to the broker link, one per client ID, oldest change first. */
@@ -145,7 +146,12 @@ export class DeviceStatePublisher {
     return this.gone.has(clientId);
   }
 
+  /** Straight out while the link keeps up (every change is published); coalesced per device only while it does not. */
   private queue(clientId: string, payload: Buffer): void {
+    if (this.pending.size === 0 && this.inFlight < MAX_IN_FLIGHT && this.options.link.state === 'connected' && !this.stopped) {
+      this.send(clientId, payload);
+      return;
+    }
     this.pending.delete(clientId); // to the back: the order is that of the latest changes
     this.pending.set(clientId, payload);
     this.schedule();

@@ -86,9 +86,14 @@ describe('device state publisher', () => {
       states.changed(s, false);
     }
     await turn();
+    // Every change goes out while the link keeps up; a's retained state is cleared as c leaves.
     expect(devicePublishes(link)).toEqual([
+      ['gw/3/device/a/state', 'online'],
+      ['gw/3/device/a/state', 'offline'],
+      ['gw/3/device/b/state', 'online'],
       ['gw/3/device/b/state', 'offline'],
-      ['gw/3/device/a/state', ''], // cleared as c left: an empty retained message deletes it at the broker
+      ['gw/3/device/c/state', 'online'],
+      ['gw/3/device/a/state', ''], // an empty retained message deletes it at the broker
       ['gw/3/device/c/state', 'offline'],
     ]);
   });
@@ -102,7 +107,10 @@ describe('device state publisher', () => {
     lost.state = 'lost';
     states.changed(lost, true);
     await turn();
-    expect(devicePublishes(link)).toEqual([['gw/3/device/lost-one/state', 'offline']]);
+    expect(devicePublishes(link)).toEqual([
+      ['gw/3/device/lost-one/state', 'online'],
+      ['gw/3/device/lost-one/state', 'offline'],
+    ]);
     link.ackAll();
     states.forget('lost-one');
     await turn();
