@@ -131,7 +131,7 @@ export interface GatewayProcess extends Service {
 }
 
 /** The real gateway executable (built), in its own process. */
-export async function startGateway(brokerUrl: string, configYaml = ''): Promise<GatewayProcess> {
+export async function startGateway(brokerUrl: string, configYaml = '', scheme: 'udp' | 'dtls' = 'udp'): Promise<GatewayProcess> {
   const entry = dist('mqttsn-gateway.mjs'); // the bundle users run
   if (!existsSync(entry)) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
   const dir = await mkdtemp(join(tmpdir(), 'mqttsn-bench-gw-'));
@@ -142,7 +142,7 @@ export async function startGateway(brokerUrl: string, configYaml = ''): Promise<
   const monitorPort = process.env.BENCH_MONITOR === '1' ? await freePort() : undefined;
   const started = performance.now();
   const monitorArgs = monitorPort !== undefined ? ['--http', `127.0.0.1:${monitorPort}`] : [];
-  const child = spawn(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), entry, '--config', configPath, '--broker', brokerUrl, '--radio', `udp://127.0.0.1:${udpPort}`, '--log-level', 'warn', ...monitorArgs], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), entry, '--config', configPath, '--broker', brokerUrl, '--radio', `${scheme}://127.0.0.1:${udpPort}`, '--log-level', 'warn', ...monitorArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
     cwd: dir,
   });
@@ -155,7 +155,7 @@ export async function startGateway(brokerUrl: string, configYaml = ''): Promise<
   });
   const scraper = monitorPort !== undefined && process.env.BENCH_MONITOR_SCRAPE_MS !== '0' ? startScraper(monitorPort) : undefined;
   return {
-    url: `udp://127.0.0.1:${udpPort}`,
+    url: `${scheme}://127.0.0.1:${udpPort}`,
     pid: child.pid!,
     readyMs,
     stop: async () => {
@@ -179,6 +179,8 @@ function startScraper(port: number): ChildProcess {
 
 /** A load generator process driving one fleet; runs specs one at a time over stdin/stdout. */
 export class Loadgen {
+  /** How long the fleet took to connect (MQTT-SN fleets; DTLS handshakes included). */
+  connectMs: number | undefined;
   private readonly pendingLines: Array<(line: string) => void> = [];
 
   private constructor(private readonly child: ChildProcess) {
@@ -194,7 +196,8 @@ export class Loadgen {
     const child = spawn(process.execPath, [await loadgenBundle(), JSON.stringify(target)], { stdio: ['pipe', 'pipe', 'inherit'] });
     const loadgen = new Loadgen(child);
     const failed = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`load generator exited with ${code}`))));
-    await Promise.race([loadgen.nextLine(), failed]);
+    const ready = JSON.parse(await Promise.race([loadgen.nextLine(), failed])) as { connectMs?: number };
+    loadgen.connectMs = ready.connectMs;
     return loadgen;
   }
 

@@ -21,8 +21,9 @@ export function newRunId(): string {
 /** Gateway settings for benchmarks: limits high enough that only real overload says congestion. */
 export const BENCH_GATEWAY_CONFIG = ['limits:', '  maxClients: 200000', 'buffer:', '  maxMessages: 1000', 'timers:', '  retryMs: 5000', ''].join('\n');
 
-export async function withGateway<T>(env: BenchEnv, body: (gateway: GatewayProcess) => Promise<T>): Promise<T> {
-  const gateway = await startGateway(env.broker.url, BENCH_GATEWAY_CONFIG);
+/** The gateway with the bench settings; `dtlsConfig` (the config's `dtls:` section) makes its radio dtls://. */
+export async function withGateway<T>(env: BenchEnv, body: (gateway: GatewayProcess) => Promise<T>, dtlsConfig?: string): Promise<T> {
+  const gateway = await startGateway(env.broker.url, BENCH_GATEWAY_CONFIG + (dtlsConfig ?? ''), dtlsConfig ? 'dtls' : 'udp');
   try {
     return await body(gateway);
   } finally {
@@ -43,7 +44,7 @@ export interface Measured {
  * A fleet (MQTT-SN through `gatewayUrl`, or direct MQTT when it is undefined) and a counter on
  * its topics, ready to run specs one after another.
  */
-export async function withFleet<T>(env: BenchEnv, kind: 'sn' | 'mqtt', url: string, devices: number, body: (measure: (spec: Omit<LoadSpec, 'runId'>) => Promise<Measured>) => Promise<T>, keepAlive = 0): Promise<T> {
+export async function withFleet<T>(env: BenchEnv, kind: 'sn' | 'mqtt', url: string, devices: number, body: (measure: (spec: Omit<LoadSpec, 'runId'>) => Promise<Measured>, connectMs: number | undefined) => Promise<T>, keepAlive = 0): Promise<T> {
   const runId = newRunId();
   const counter = new BenchCounter(env.broker.url, `bench/${runId}/#`, 0);
   await counter.start();
@@ -65,7 +66,7 @@ export async function withFleet<T>(env: BenchEnv, kind: 'sn' | 'mqtt', url: stri
       const seconds = Math.max(1e-3, (load.endedAt - load.startedAt) / 1000);
       const deliveredSeconds = Math.max(seconds, (count.lastAt - load.startedAt) / 1000);
       return { load, count, offered: load.sent / seconds, delivered: count.unique / deliveredSeconds };
-    });
+    }, loadgen.connectMs);
   } finally {
     await loadgen.stop();
     await counter.close();

@@ -12,7 +12,7 @@ import { SnFleet } from './sn-fleet.js';
 
 export interface LoadgenTarget {
   readonly kind: 'sn' | 'mqtt' | 'sleepers';
-  /** `udp://HOST:PORT` for MQTT-SN, `mqtt://HOST:PORT` for direct MQTT. */
+  /** `udp://HOST:PORT` (or `dtls://`) for MQTT-SN, `mqtt://HOST:PORT` for direct MQTT. */
   readonly url: string;
   readonly devices: number;
   readonly runId: string;
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     fleet = target.kind === 'sn' ? new SnFleet(target.url, target.devices, target.runId, target.keepAlive) : new MqttFleet(target.url, target.devices, target.runId);
     await fleet.connect();
   }
-  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+  process.stdout.write(`${JSON.stringify({ ready: true, connectMs: fleet instanceof SnFleet ? fleet.connectMs : undefined })}\n`);
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
     if (line.trim() === 'exit') break;

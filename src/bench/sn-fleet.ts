@@ -23,6 +23,8 @@ interface InFlight {
 /** One simulated MQTT-SN device with its own UDP socket and client ID. */
 class SnDevice {
   readonly socket: dgram.Socket;
+  /** Sends one frame: on the connected UDP socket, or as one DTLS record once the handshake is done. */
+  send: (frame: Buffer) => void = (frame) => this.socket.send(frame);
   topicId = 0;
   seq = 0;
   nextMsgId = 1;
@@ -39,15 +41,17 @@ class SnDevice {
     family: 'udp4' | 'udp6',
   ) {
     this.socket = dgram.createSocket({ type: family, recvBufferSize: 1 << 20 });
-    this.socket.on('message', (frame) => {
-      // PUBACK is the hot path: read it without a full decode.
-      if (frame.length === 7 && frame[1] === 0x0d) {
-        this.onPuback(frame.readUInt16BE(4), frame[6]!);
-        return;
-      }
-      this.waiter?.(decode(frame));
-    });
+    this.socket.on('message', (frame) => this.receive(frame));
     this.socket.on('error', () => undefined);
+  }
+
+  receive(frame: Buffer): void {
+    // PUBACK is the hot path: read it without a full decode.
+    if (frame.length === 7 && frame[1] === 0x0d) {
+      this.onPuback(frame.readUInt16BE(4), frame[6]!);
+      return;
+    }
+    this.waiter?.(decode(frame));
   }
 
   allocateMsgId(): number {
@@ -68,7 +72,7 @@ class SnDevice {
           this.waiter = undefined;
           resolve(matched);
         };
-        this.socket.send(frame);
+        this.send(frame);
       });
       if (answer !== undefined) return answer;
     }
@@ -76,9 +80,11 @@ class SnDevice {
   }
 }
 
-/** Simulated MQTT-SN devices over UDP, each with its own socket and client ID. */
+/** Simulated MQTT-SN devices over UDP (or DTLS, for a `dtls://` URL), each with its own socket and client ID. */
 export class SnFleet implements Fleet {
   private readonly devices: SnDevice[] = [];
+  /** How long connecting every device took (DTLS handshakes included), in ms. */
+  connectMs = 0;
 
   constructor(
     private readonly gatewayUrl: string,
@@ -88,7 +94,8 @@ export class SnFleet implements Fleet {
   ) {}
 
   async connect(): Promise<void> {
-    const { family, host, port } = parseUdpUrl(this.gatewayUrl);
+    const started = nowMs();
+    const { family, host, port } = parseUdpUrl(this.gatewayUrl.replace(/^dtls/, 'udp'));
     const target = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
     for (let i = 0; i < this.count; i++) this.devices.push(new SnDevice(i, `bench-${this.runId}-${i}`, family));
     // Bounded concurrency: a few hundred handshakes at once, as a field of devices booting would.
@@ -96,6 +103,7 @@ export class SnFleet implements Fleet {
     for (let start = 0; start < this.devices.length; start += batch) {
       await Promise.all(this.devices.slice(start, start + batch).map((device) => this.handshake(device, target, port)));
     }
+    this.connectMs = nowMs() - started;
   }
 
   async run(spec: LoadSpec): Promise<LoadResult> {
@@ -118,7 +126,7 @@ export class SnFleet implements Fleet {
       const sentAt = nowMs();
       writePayload(frame, 7, device.index, seq, sentAt);
       if (spec.qos === 1) device.inFlight.set(msgId, { seq, sentAt, frame });
-      device.socket.send(frame);
+      device.send(frame);
     };
     const sendNew = (device: SnDevice): void => send(device, device.seq++);
     let running = true;
@@ -161,7 +169,7 @@ export class SnFleet implements Fleet {
           entry.frame[2] = entry.frame[2]! | 0x80;
           entry.sentAt = now;
           retries++;
-          device.socket.send(entry.frame);
+          device.send(entry.frame);
         }
       }
     }, 500);
@@ -191,7 +199,7 @@ export class SnFleet implements Fleet {
   async close(): Promise<void> {
     for (const device of this.devices) {
       try {
-        device.socket.send(encode({ type: 'disconnect' }));
+        device.send(encode({ type: 'disconnect' }));
       } catch {
         // the socket may be gone already
       }
@@ -203,10 +211,44 @@ export class SnFleet implements Fleet {
   private async handshake(device: SnDevice, host: string, port: number): Promise<void> {
     await new Promise<void>((resolve) => device.socket.bind(0, () => resolve()));
     await new Promise<void>((resolve) => device.socket.connect(port, host, () => resolve()));
+    if (this.gatewayUrl.startsWith('dtls')) await dtlsHandshake(device, host, port);
     const connack = encode({ type: 'connect', will: false, cleanSession: true, protocolId: 1, duration: this.keepAlive, clientId: device.clientId });
     const rc = await device.request(connack, (r) => (r.ok && r.packet.type === 'connack' ? r.packet.returnCode : undefined));
     if (rc !== 0) throw new Error(`${device.clientId}: CONNACK return code ${rc}`);
     const register = encode({ type: 'register', topicId: 0, msgId: device.allocateMsgId(), topicName: benchTopic(this.runId, device.index) });
     device.topicId = await device.request(register, (r) => (r.ok && r.packet.type === 'regack' && r.packet.returnCode === 0 ? r.packet.topicId : undefined));
   }
+}
+
+/** A DTLS 1.2 association for the device (werift-dtls's client): frames then travel as records. */
+async function dtlsHandshake(device: SnDevice, host: string, port: number): Promise<void> {
+  const { DtlsClient } = (await import('werift-dtls/lib/dtls/src/index.js')) as unknown as { DtlsClient: new (options: Record<string, unknown>) => DtlsClientLike };
+  const transport = {
+    type: 'udp',
+    address: { address: host, port, family: host.includes(':') ? 'IPv6' : 'IPv4' },
+    closed: false,
+    onData: (_data: Buffer): void => undefined,
+    send: async (data: Buffer): Promise<void> => void device.socket.send(data),
+    close: async (): Promise<void> => undefined,
+  };
+  device.socket.removeAllListeners('message');
+  device.socket.on('message', (data) => transport.onData(data));
+  const client = new DtlsClient({ transport });
+  client.onData.subscribe((frame) => device.receive(frame));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${device.clientId}: DTLS handshake timed out`)), 10_000);
+    client.onConnect.subscribe(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    void client.connect();
+  });
+  device.send = (frame) => void client.send(frame);
+}
+
+interface DtlsClientLike {
+  readonly onConnect: { subscribe(handler: () => void): unknown };
+  readonly onData: { subscribe(handler: (data: Buffer) => void): unknown };
+  connect(): Promise<void>;
+  send(data: Buffer): Promise<void>;
 }
