@@ -75,6 +75,8 @@ export class DtlsRadio extends EventEmitter<RadioEvents> implements Radio {
   private sweeper: NodeJS.Timeout | undefined;
   private readonly counts = { framesIn: 0, framesOut: 0, handshakes: 0, cookiesSent: 0, handshakesRefused: 0, expired: 0, notConnected: 0 };
   private readonly cookies = new CookieJar();
+  /** Associations whose handshake has not finished (against dtls.maxHandshakes). */
+  private handshaking = 0;
   private certPem = '';
   private keyPem = '';
   private signatureHash: { hash: number; signature: number } = { hash: 4, signature: 3 };
@@ -121,13 +123,14 @@ export class DtlsRadio extends EventEmitter<RadioEvents> implements Radio {
   broadcast(): void {}
 
   counters(): Record<string, number> {
-    return { ...this.counts, associations: this.associations.size };
+    return { ...this.counts, associations: this.associations.size, handshaking: this.handshaking };
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     for (const association of this.associations.values()) association.session.close();
     this.associations.clear();
+    this.handshaking = 0;
     const socket = this.socket;
     this.socket = undefined;
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
@@ -167,8 +170,7 @@ export class DtlsRadio extends EventEmitter<RadioEvents> implements Radio {
       this.socket?.send(helloVerifyRequest(data, this.cookies.cookieFor(address, hello.random)), port, host);
       return;
     }
-    const handshaking = [...this.associations.values()].filter((a) => !a.connected).length;
-    if (handshaking >= this.options.maxHandshakes) {
+    if (this.handshaking >= this.options.maxHandshakes) {
       this.counts.handshakesRefused++;
       return;
     }
@@ -199,6 +201,7 @@ export class DtlsRadio extends EventEmitter<RadioEvents> implements Radio {
     const association: Association = { session, deliver: (data) => transport.onData(data, { address: host, port }), connected: false, lastActive: Date.now(), startedAt: Date.now(), dropOwnHelloVerify: true };
     session.onConnect.subscribe(() => {
       association.connected = true;
+      this.handshaking--;
       this.counts.handshakes++;
     });
     session.onData.subscribe((frame) => {
@@ -207,10 +210,18 @@ export class DtlsRadio extends EventEmitter<RadioEvents> implements Radio {
     });
     session.onError.subscribe(() => {
       // A failed handshake costs no session: the association goes, the device may try again.
-      if (!association.connected) this.associations.delete(address);
+      if (!association.connected) this.forget(address, association);
     });
     this.associations.set(address, association);
+    this.handshaking++;
     return association;
+  }
+
+  private forget(address: string, association: Association): void {
+    if (this.associations.get(address) !== association) return;
+    this.associations.delete(address);
+    if (!association.connected) this.handshaking--;
+    association.session.close();
   }
 
   /** Idle associations expire (a sleeping device that wakes after that handshakes again), unfinished handshakes sooner. */
@@ -219,8 +230,7 @@ export class DtlsRadio extends EventEmitter<RadioEvents> implements Radio {
     const limit = now - this.options.idleSeconds * 1000;
     for (const [address, association] of this.associations) {
       if (association.lastActive < limit || (!association.connected && now - association.startedAt > HANDSHAKE_TIMEOUT_MS)) {
-        this.associations.delete(address);
-        association.session.close();
+        this.forget(address, association);
         this.counts.expired++;
       }
     }
