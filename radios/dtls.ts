@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { RadioError, type Radio, type RadioEvents } from '../src/radio.js';
 import { CookieJar, helloVerifyRequest, isHelloVerifyRequest, parseClientHello, withoutCookie } from './dtls-cookie.js';
 import { formatUdpAddress } from './udp.js';
+import { loadWerift, weriftTransport, type WeriftEndpoint } from './werift.js';
 
 /** A handshake not finished in this time is dropped (a spoofed or abandoned ClientHello holds a slot no longer). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -24,19 +25,8 @@ export interface DtlsRadioOptions {
   readonly idleSeconds: number;
 }
 
-/** What the radio needs of werift-dtls's server: one per device address. */
-interface DtlsSession {
-  readonly onConnect: { subscribe(handler: () => void): unknown };
-  readonly onData: { subscribe(handler: (data: Buffer) => void): unknown };
-  readonly onError: { subscribe(handler: (error: Error) => void): unknown };
-  send(data: Buffer): Promise<void>;
-  close(): void;
-  /** werift's handshake state: its cookie is set to ours, so the ClientHello that returns it goes on. */
-  readonly dtls: { cookie?: Buffer };
-}
-
 interface Association {
-  readonly session: DtlsSession;
+  readonly session: WeriftEndpoint;
   /** Datagrams for werift's record layer. */
   deliver: (data: Buffer) => void;
   connected: boolean;
@@ -45,8 +35,6 @@ interface Association {
   /** werift answers the replayed cookie-less ClientHello with a HelloVerifyRequest of its own: not sent. */
   dropOwnHelloVerify: boolean;
 }
-
-type DtlsServerClass = new (options: Record<string, unknown>) => DtlsSession;
 
 function parseDtlsUrl(url: string): { family: 'udp4' | 'udp6'; host: string; port: number } {
   let parsed: URL;
@@ -80,7 +68,7 @@ export class DtlsRadio extends EventEmitter<RadioEvents> implements Radio {
   private certPem = '';
   private keyPem = '';
   private signatureHash: { hash: number; signature: number } = { hash: 4, signature: 3 };
-  private DtlsServer: DtlsServerClass | undefined;
+  private DtlsServer: Awaited<ReturnType<typeof loadWerift>>['DtlsServer'] | undefined;
 
   constructor(private readonly options: DtlsRadioOptions) {
     super();
@@ -94,9 +82,7 @@ export class DtlsRadio extends EventEmitter<RadioEvents> implements Radio {
 
   async start(): Promise<void> {
     this.loadCredentials();
-    // A deep path: the package's own entry point is missing from its published files.
-    const werift = (await import('werift-dtls/lib/dtls/src/index.js')) as unknown as { DtlsServer: DtlsServerClass };
-    this.DtlsServer = werift.DtlsServer;
+    this.DtlsServer = (await loadWerift()).DtlsServer;
     const { family, host, port } = this.endpoint;
     const socket = dgram.createSocket({ type: family, ipv6Only: family === 'udp6' });
     await new Promise<void>((resolve, reject) => {
@@ -183,22 +169,15 @@ export class DtlsRadio extends EventEmitter<RadioEvents> implements Radio {
   }
 
   private associate(address: string, host: string, port: number): Association {
-    const transport = {
-      type: 'udp',
-      address: { address: host, port, family: this.endpoint.family === 'udp4' ? 'IPv4' : 'IPv6' },
-      closed: false,
-      onData: (_data: Buffer, _from?: unknown): void => undefined,
-      send: async (data: Buffer): Promise<void> => {
-        if (association.dropOwnHelloVerify && isHelloVerifyRequest(data)) {
-          association.dropOwnHelloVerify = false;
-          return;
-        }
-        this.socket?.send(data, port, host);
-      },
-      close: async (): Promise<void> => undefined,
-    };
+    const { transport, deliver } = weriftTransport(host, port, (data) => {
+      if (association.dropOwnHelloVerify && isHelloVerifyRequest(data)) {
+        association.dropOwnHelloVerify = false;
+        return;
+      }
+      this.socket?.send(data, port, host);
+    });
     const session = new this.DtlsServer!({ transport, cert: this.certPem, key: this.keyPem, signatureHash: this.signatureHash, certificateRequest: false });
-    const association: Association = { session, deliver: (data) => transport.onData(data, { address: host, port }), connected: false, lastActive: Date.now(), startedAt: Date.now(), dropOwnHelloVerify: true };
+    const association: Association = { session, deliver, connected: false, lastActive: Date.now(), startedAt: Date.now(), dropOwnHelloVerify: true };
     session.onConnect.subscribe(() => {
       association.connected = true;
       this.handshaking--;

@@ -148,9 +148,9 @@ export class UdpRadio extends EventEmitter<RadioEvents> implements Radio {
   /** ADVERTISE and friends: to the broadcast address (IPv4) and the multicast group, where configured. */
   broadcast(frame: Buffer): void {
     if (!this.socket) return;
-    const { family, broadcast, multicast } = this.endpoint;
+    const { family, broadcast } = this.endpoint;
     if (family === 'udp4') this.send(formatUdpAddress(broadcast?.host ?? '255.255.255.255', broadcast?.port ?? this.broadcastPort ?? this.port), frame);
-    if (multicast) this.send(formatUdpAddress(multicast.host, multicast.port ?? this.port), frame);
+    this.sendToGroup(frame);
   }
 
   counters(): Record<string, number> {

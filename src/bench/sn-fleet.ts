@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import { decode, encode } from '../codec/index.js';
 import { parseUdpUrl } from '../../radios/udp.js';
+import { loadWerift, weriftTransport } from '../../radios/werift.js';
 import { benchTopic, pace, type Fleet, type LoadResult, type LoadSpec } from './fleet.js';
 import { latencyHistogram, summarise } from './histogram.js';
 import { nowMs, writePayload } from './payload.js';
@@ -222,17 +223,10 @@ export class SnFleet implements Fleet {
 
 /** A DTLS 1.2 association for the device (werift-dtls's client): frames then travel as records. */
 async function dtlsHandshake(device: SnDevice, host: string, port: number): Promise<void> {
-  const { DtlsClient } = (await import('werift-dtls/lib/dtls/src/index.js')) as unknown as { DtlsClient: new (options: Record<string, unknown>) => DtlsClientLike };
-  const transport = {
-    type: 'udp',
-    address: { address: host, port, family: host.includes(':') ? 'IPv6' : 'IPv4' },
-    closed: false,
-    onData: (_data: Buffer): void => undefined,
-    send: async (data: Buffer): Promise<void> => void device.socket.send(data),
-    close: async (): Promise<void> => undefined,
-  };
+  const { DtlsClient } = await loadWerift();
+  const { transport, deliver } = weriftTransport(host, port, (data) => device.socket.send(data));
   device.socket.removeAllListeners('message');
-  device.socket.on('message', (data) => transport.onData(data));
+  device.socket.on('message', deliver);
   const client = new DtlsClient({ transport });
   client.onData.subscribe((frame) => device.receive(frame));
   await new Promise<void>((resolve, reject) => {
@@ -244,11 +238,4 @@ async function dtlsHandshake(device: SnDevice, host: string, port: number): Prom
     void client.connect();
   });
   device.send = (frame) => void client.send(frame);
-}
-
-interface DtlsClientLike {
-  readonly onConnect: { subscribe(handler: () => void): unknown };
-  readonly onData: { subscribe(handler: (data: Buffer) => void): unknown };
-  connect(): Promise<void>;
-  send(data: Buffer): Promise<void>;
 }

@@ -370,13 +370,14 @@ export class Gateway implements GatewayContext {
       return;
     }
     this.frameMeta = meta;
-    if (meta?.rssi !== undefined) this.noteRssi(radio, from, meta.rssi);
     try {
       if (packet.type === 'encapsulated') {
         dispatch(this, makePeer(radio, from, Buffer.from(packet.wirelessNodeId)), packet.packet);
       } else {
         // A known device's peer is reused: no key string or object built per datagram.
-        dispatch(this, this.sessions.atAddress(radio, from)?.peer ?? makePeer(radio, from), packet);
+        const known = this.sessions.atAddress(radio, from);
+        if (known && meta?.rssi !== undefined) known.rssi = meta.rssi;
+        dispatch(this, known?.peer ?? makePeer(radio, from), packet);
       }
     } catch (error) {
       // One device's fault must never take the gateway down for the others.
@@ -385,11 +386,6 @@ export class Gateway implements GatewayContext {
     } finally {
       this.frameMeta = undefined;
     }
-  }
-
-  private noteRssi(radio: Radio, from: string, rssi: number): void {
-    const session = this.sessions.atAddress(radio, from);
-    if (session) session.rssi = rssi;
   }
 
   private fairShareOf(radio: Radio): FairShare {
