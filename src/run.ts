@@ -14,7 +14,7 @@ import { MqttUpstream } from './upstream/mqtt-upstream.js';
 import { zeroConfigBroker } from './upstream/zero-config.js';
 import type { DeviceLinkOptions } from './gateway/device-links.js';
 import { gatewayWill, statusTopics } from './monitor/device-state.js';
-import { MonitoringServer } from './monitor/http-server.js';
+import type { MonitoringServer } from './monitor/http-server.js';
 
 export interface RunningGateway {
   readonly gateway: Gateway;
@@ -98,7 +98,8 @@ export async function runGateway(config: GatewayConfig, logger: Logger, options:
     });
   const store = await openStore(config.dataDir);
   const gateway = new Gateway({ config, radios, upstream, logger, store, deviceLinks, ...(clock ? { clock } : {}) });
-  const http = config.http.listen !== undefined ? new MonitoringServer({ listen: config.http.listen, token: config.http.token, gateway, brokerUrl, logger }) : undefined;
+  // Loaded only when asked for: prom-client and node:http cost about 3 MB at idle otherwise.
+  const http = config.http.listen !== undefined ? new (await import('./monitor/http-server.js')).MonitoringServer({ listen: config.http.listen, token: config.http.token, gateway, brokerUrl, logger }) : undefined;
   try {
     await gateway.start();
     await http?.start();

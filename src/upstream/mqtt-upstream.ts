@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
 // The client class alone: the package's entry also loads WebSocket, SOCKS and browser transports
 // the gateway never uses (several MB of memory on a Raspberry Pi). It is CommonJS: Node's ESM
@@ -13,7 +14,7 @@ import { isValidTopicName } from '../topics/names.js';
 import { Backoff } from '../backoff.js';
 import { OrderedAcks } from './ordered-acks.js';
 import { PoisonGuard } from './poison-guard.js';
-import { fillRemainingLengthCache } from './remaining-length-cache.js';
+import { LENGTHS_PER_BUCKET, RemainingLengthCache } from './remaining-length-cache.js';
 import { ConnectionRefusedError, InvalidTopicError, RefusedByBrokerError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
 
 type MqttClientConstructor = typeof clientModule.default;
@@ -84,8 +85,10 @@ function brokerStream(url: string, options: UpstreamTls | undefined): () => net.
   const cert = read(options?.cert, 'certificate', 'cert');
   const key = read(options?.key, 'key', 'key');
   const servername = options?.servername ?? (net.isIP(host) ? undefined : host);
+  // Loaded for mqtts:// only: node:tls costs about 1 MB at idle on a gateway that never uses it.
+  const { connect } = createRequire(import.meta.url)('node:tls') as typeof tls;
   return () =>
-    tls.connect({
+    connect({
       host,
       port,
       ...(servername !== undefined ? { servername } : {}),
@@ -120,6 +123,8 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   private qos2InFlight = 0;
   private readonly qos2Waiting: Array<[UpstreamMessage, ((error?: Error) => void) | undefined]> = [];
   private closing = false;
+  /** mqtt-packet's cache of length fields, filled ahead of the packets written (see RemainingLengthCache). */
+  private lengths: RemainingLengthCache | undefined;
   /** When the next connection attempt is due (while offline). */
   nextAttemptAt: number | undefined;
   /** The last reason the link went down or was refused. */
@@ -179,7 +184,10 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     };
     // What MQTT.js does itself for writeCache: false, done first so that filling does not build that cache.
     mqttPacket.writeToStream.cacheNumbers = false;
-    fillRemainingLengthCache(mqttPacket.writeToStream);
+    this.lengths = new RemainingLengthCache(mqttPacket.writeToStream);
+    // CONNECT: fixed fields, client ID, will, credentials (a string of n UTF-16 units is n to 3n bytes).
+    const text = clientId.length + (will ? will.topic.length : 0) + (username?.length ?? 0) + (password?.length ?? 0);
+    this.lengths.cover(10 + text, 32 + 3 * text + (will?.payload.length ?? 0));
     const client = new MqttClientClass(this.openStream, clientOptions);
     this.client = client;
     client.on('message', (topic, payload, packet) => {
@@ -314,6 +322,9 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
 
   private send(client: MqttClient, message: UpstreamMessage, done: ((error?: Error) => void) | undefined): void {
     this.batchWrites(client);
+    // PUBLISH: topic length, topic, message ID (QoS 1/2), payload; MQTT 5 properties on top.
+    const { topic, payload } = message;
+    this.lengths?.cover(2 + topic.length + payload.length, 4 + 3 * topic.length + payload.length + (message.userProperties && this.options.protocol === '5' ? LENGTHS_PER_BUCKET : 0));
     const options: IClientPublishOptions = { qos: message.qos, retain: message.retain };
     if (message.userProperties && this.options.protocol === '5') options.properties = { userProperties: { ...message.userProperties } };
     client.publish(message.topic, message.payload, options, done && ((error) => done(error ?? undefined)));
@@ -322,6 +333,7 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   async subscribe(filter: string, qos: MqttQos): Promise<MqttQos> {
     const client = this.requireClient();
     this.filters.set(filter, qos);
+    this.coverFilters([filter]);
     const grants = await client.subscribeAsync(filter, { qos });
     const granted = grants[0]?.qos;
     if (granted === undefined || granted === 128) {
@@ -333,11 +345,13 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
 
   async unsubscribe(filter: string): Promise<void> {
     this.filters.delete(filter);
+    this.coverFilters([filter]);
     await this.requireClient().unsubscribeAsync(filter);
   }
 
   private resubscribe(client: MqttClient): void {
     const topics = Object.fromEntries([...this.filters].map(([filter, qos]) => [filter, { qos }]));
+    this.coverFilters([...this.filters.keys()]);
     client.subscribe(topics, (error, grants) => {
       if (error) this.options.logger.warn({ err: error.message, link: this.options.name }, 'resubscribe after reconnect failed');
       const refused = (grants ?? []).filter((grant) => grant.qos === 128).map((grant) => grant.topic);
@@ -417,6 +431,12 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       this.corked = false;
       stream.uncork!();
     });
+  }
+
+  /** SUBSCRIBE or UNSUBSCRIBE of these filters: message ID, then length, filter and options each. */
+  private coverFilters(filters: readonly string[]): void {
+    const text = filters.reduce((sum, filter) => sum + filter.length, 0);
+    this.lengths?.cover(2 + 2 * filters.length + text, 16 + 3 * filters.length + 3 * text);
   }
 
   private requireClient(): MqttClient {

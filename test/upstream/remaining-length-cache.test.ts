@@ -1,6 +1,6 @@
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CACHED_LENGTHS, fillRemainingLengthCache } from '../../src/upstream/remaining-length-cache.js';
+import { fillRemainingLengthCache, LENGTHS_PER_BUCKET, RemainingLengthCache } from '../../src/upstream/remaining-length-cache.js';
 
 /** Writes a QoS 0 PUBLISH whose remaining length is `length`; returns its bytes. */
 function publishOfLength(length: number): Buffer {
@@ -10,21 +10,41 @@ function publishOfLength(length: number): Buffer {
   return Buffer.concat(chunks);
 }
 
-describe("mqtt-packet's remaining-length cache, filled at start (mqttjs/mqtt-packet#163)", () => {
+describe("mqtt-packet's remaining-length cache, filled ahead of use (mqttjs/mqtt-packet#163)", () => {
   afterEach(() => vi.restoreAllMocks());
+
+  // First: the cache is module state, and the test below fills all of it.
+  it('a bucket at a time: small lengths at construction, a bucket of larger ones together just before the first is written', () => {
+    mqttPacket.writeToStream.cacheNumbers = false;
+    const allocUnsafe = vi.spyOn(Buffer, 'allocUnsafe');
+    const cacheEntries = (): number => allocUnsafe.mock.calls.filter(([size]) => size === 4).length;
+    const lengths = new RemainingLengthCache(mqttPacket.writeToStream);
+    expect(cacheEntries()).toBe(LENGTHS_PER_BUCKET - 2); // lengths 2..1023 (0 needs no entry)
+    for (let length = 3; length < LENGTHS_PER_BUCKET; length++) publishOfLength(length);
+    expect(cacheEntries()).toBe(LENGTHS_PER_BUCKET - 2);
+    lengths.cover(5000, 5030); // 5000 is in the fifth bucket, 4096..5119
+    expect(cacheEntries()).toBe(2 * LENGTHS_PER_BUCKET - 2);
+    for (let length = 4096; length < 5120; length++) publishOfLength(length);
+    expect(cacheEntries()).toBe(2 * LENGTHS_PER_BUCKET - 2); // nothing pinned later
+    lengths.cover(5100, 6100); // straddles into the sixth, 5120..6143
+    expect(cacheEntries()).toBe(3 * LENGTHS_PER_BUCKET - 2);
+    lengths.cover(40_000, 70_000); // not cached by mqtt-packet at all
+    expect(cacheEntries()).toBe(3 * LENGTHS_PER_BUCKET - 2);
+  });
 
   it('before: each new packet length adds a pool slice to the cache; after filling, no length under 16 KiB allocates one again', () => {
     mqttPacket.writeToStream.cacheNumbers = false; // as the gateway's MQTT.js clients run
     const allocUnsafe = vi.spyOn(Buffer, 'allocUnsafe');
     // The encoding buffer is allocUnsafe(4): count those, not the 2-byte topic lengths.
     const cacheEntries = (): number => allocUnsafe.mock.calls.filter(([size]) => size === 4).length;
-    for (let length = 5000; length < 5010; length++) publishOfLength(length);
+    for (let length = 9000; length < 9010; length++) publishOfLength(length);
     expect(cacheEntries()).toBe(10); // ten lengths never written before: ten new entries, pinned for ever
-    for (let length = 5000; length < 5010; length++) publishOfLength(length);
+    for (let length = 9000; length < 9010; length++) publishOfLength(length);
     expect(cacheEntries()).toBe(10); // cached from now on
     fillRemainingLengthCache(mqttPacket.writeToStream);
     const afterFill = cacheEntries();
-    expect(afterFill).toBeGreaterThan(CACHED_LENGTHS - 20); // all at once, back to back in the pool
+    // All at once, back to back in the pool: the 13 buckets the test above left (ten of their lengths already written here).
+    expect(afterFill).toBe(13 * LENGTHS_PER_BUCKET);
     for (let length = 6000; length < 6500; length++) publishOfLength(length);
     for (let length = 3; length < 200; length++) publishOfLength(length);
     expect(cacheEntries()).toBe(afterFill);
