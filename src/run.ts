@@ -98,7 +98,7 @@ export async function runGateway(config: GatewayConfig, logger: Logger, options:
     });
   const store = await openStore(config.dataDir);
   const gateway = new Gateway({ config, radios, upstream, logger, store, deviceLinks, ...(clock ? { clock } : {}) });
-  // Loaded only when asked for: prom-client and node:http cost about 3 MB at idle otherwise.
+  // Loaded only when asked for: a gateway without monitoring never initialises prom-client or node:http.
   const http = config.http.listen !== undefined ? new (await import('./monitor/http-server.js')).MonitoringServer({ listen: config.http.listen, token: config.http.token, gateway, brokerUrl, logger }) : undefined;
   try {
     await gateway.start();

@@ -85,7 +85,7 @@ function brokerStream(url: string, options: UpstreamTls | undefined): () => net.
   const cert = read(options?.cert, 'certificate', 'cert');
   const key = read(options?.key, 'key', 'key');
   const servername = options?.servername ?? (net.isIP(host) ? undefined : host);
-  // Loaded for mqtts:// only: node:tls costs about 1 MB at idle on a gateway that never uses it.
+  // Loaded for mqtts:// only: a gateway on plain mqtt:// never initialises node:tls.
   const { connect } = createRequire(import.meta.url)('node:tls') as typeof tls;
   return () =>
     connect({
@@ -324,9 +324,10 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     this.batchWrites(client);
     // PUBLISH: topic length, topic, message ID (QoS 1/2), payload; MQTT 5 properties on top.
     const { topic, payload } = message;
-    this.lengths?.cover(2 + topic.length + payload.length, 4 + 3 * topic.length + payload.length + (message.userProperties && this.options.protocol === '5' ? LENGTHS_PER_BUCKET : 0));
+    const withProperties = message.userProperties !== undefined && this.options.protocol === '5';
+    this.lengths?.cover(2 + topic.length + payload.length, 4 + 3 * topic.length + payload.length + (withProperties ? LENGTHS_PER_BUCKET : 0));
     const options: IClientPublishOptions = { qos: message.qos, retain: message.retain };
-    if (message.userProperties && this.options.protocol === '5') options.properties = { userProperties: { ...message.userProperties } };
+    if (withProperties) options.properties = { userProperties: { ...message.userProperties } };
     client.publish(message.topic, message.payload, options, done && ((error) => done(error ?? undefined)));
   }
 
