@@ -128,10 +128,12 @@ export async function startBroker(): Promise<Service> {
 export interface GatewayProcess extends Service {
   /** Milliseconds from spawn to the ready line. */
   readonly readyMs: number;
+  /** The gateway's counters (/api/status `stats`); only for a gateway started with `monitor`. */
+  stats(): Promise<Record<string, number>>;
 }
 
 /** The real gateway executable (built), in its own process. */
-export async function startGateway(brokerUrl: string, configYaml = '', scheme: 'udp' | 'dtls' = 'udp'): Promise<GatewayProcess> {
+export async function startGateway(brokerUrl: string, configYaml = '', scheme: 'udp' | 'dtls' = 'udp', monitor = false): Promise<GatewayProcess> {
   const entry = dist('mqttsn-gateway.mjs'); // the bundle users run
   if (!existsSync(entry)) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
   const dir = await mkdtemp(join(tmpdir(), 'mqttsn-bench-gw-'));
@@ -139,7 +141,7 @@ export async function startGateway(brokerUrl: string, configYaml = '', scheme: '
   await writeFile(configPath, configYaml);
   const udpPort = await freePort();
   // BENCH_MONITOR=1: monitoring on, scraped as hard as anyone would (issue 14's "costs nothing" check).
-  const monitorPort = process.env.BENCH_MONITOR === '1' ? await freePort() : undefined;
+  const monitorPort = process.env.BENCH_MONITOR === '1' || monitor ? await freePort() : undefined;
   const started = performance.now();
   const monitorArgs = monitorPort !== undefined ? ['--http', `127.0.0.1:${monitorPort}`] : [];
   const child = spawn(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), entry, '--config', configPath, '--broker', brokerUrl, '--radio', `${scheme}://127.0.0.1:${udpPort}`, '--log-level', 'warn', ...monitorArgs], {
@@ -153,11 +155,16 @@ export async function startGateway(brokerUrl: string, configYaml = '', scheme: '
     });
     child.once('exit', (code) => reject(new Error(`gateway exited with ${code} before ready`)));
   });
-  const scraper = monitorPort !== undefined && process.env.BENCH_MONITOR_SCRAPE_MS !== '0' ? startScraper(monitorPort) : undefined;
+  const scraper = process.env.BENCH_MONITOR === '1' && process.env.BENCH_MONITOR_SCRAPE_MS !== '0' ? startScraper(monitorPort!) : undefined;
   return {
     url: `${scheme}://127.0.0.1:${udpPort}`,
     pid: child.pid!,
     readyMs,
+    stats: async () => {
+      if (monitorPort === undefined) throw new Error('stats() needs a gateway started with monitor');
+      const status = (await (await fetch(`http://127.0.0.1:${monitorPort}/api/status?limit=0`)).json()) as { gateway: { stats: Record<string, number> } };
+      return status.gateway.stats;
+    },
     stop: async () => {
       if (scraper) await stopChild(scraper);
       await stopChild(child);

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every scenario of the benchmark suite against a real mosquitto, with the
  * gateway, the load generators and this process (the broker-side counter) as separate processes.
- * Options: --runs N (default 3), --scenarios 1,2,2b,3,4,5a,5b,6,7, --quick (tiny smoke run),
+ * Options: --runs N (default 3), --scenarios 1,2,2b,3,4,4b,5a,5b,6,7, --quick (tiny smoke run),
  * --lossless-rate N (scenario 4 alone), --output FILE (under bench/results/).
  */
 import { parseArgs } from 'node:util';
@@ -12,6 +12,7 @@ import { scenario1 } from './scenarios/s1-qos0-lossless.js';
 import { scenario2, scenario2b } from './scenarios/s2-qos1-throughput.js';
 import { scenario3 } from './scenarios/s3-latency.js';
 import { scenario4 } from './scenarios/s4-overload.js';
+import { scenario4b } from './scenarios/s4b-flat-out.js';
 import { scenario5Active, scenario5Sleeping } from './scenarios/s5-scale.js';
 import { scenario6 } from './scenarios/s6-footprint.js';
 import { scenario7 } from './scenarios/s7-dtls.js';
@@ -23,6 +24,7 @@ const SCENARIOS = new Map<string, (env: BenchEnv) => Promise<ScenarioRow>>([
   ['2b', scenario2b],
   ['3', scenario3],
   ['4', scenario4],
+  ['4b', scenario4b],
   ['5a', scenario5Active],
   ['5b', scenario5Sleeping],
   ['6', scenario6],

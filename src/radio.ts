@@ -28,6 +28,12 @@ export interface Radio extends EventEmitter<RadioEvents> {
    * (cumulative), where the transport can tell; the gateway's overload signal.
    */
   receiveDrops?(): Promise<number | undefined>;
+  /**
+   * Bounds the operating system's receive queue to about `datagrams` small datagrams, or restores
+   * the radio's own size (undefined). Under sustained overload that queue is always full, so its
+   * size is only waiting: the gateway bounds it to what it reads in MAX_RECEIVE_WAIT_MS.
+   */
+  boundReceiveQueue?(datagrams: number | undefined): void;
   /** The radio's own counters (frames, dropped bytes, transmit failures), for the gateway's status. */
   counters?(): Record<string, number>;
 }

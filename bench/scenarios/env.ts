@@ -22,8 +22,8 @@ export function newRunId(): string {
 export const BENCH_GATEWAY_CONFIG = ['limits:', '  maxClients: 200000', 'buffer:', '  maxMessages: 1000', 'timers:', '  retryMs: 5000', ''].join('\n');
 
 /** The gateway with the bench settings; `dtlsConfig` (the config's `dtls:` section) makes its radio dtls://. */
-export async function withGateway<T>(env: BenchEnv, body: (gateway: GatewayProcess) => Promise<T>, dtlsConfig?: string): Promise<T> {
-  const gateway = await startGateway(env.broker.url, BENCH_GATEWAY_CONFIG + (dtlsConfig ?? ''), dtlsConfig ? 'dtls' : 'udp');
+export async function withGateway<T>(env: BenchEnv, body: (gateway: GatewayProcess) => Promise<T>, dtlsConfig?: string, monitor = false): Promise<T> {
+  const gateway = await startGateway(env.broker.url, BENCH_GATEWAY_CONFIG + (dtlsConfig ?? ''), dtlsConfig ? 'dtls' : 'udp', monitor);
   try {
     return await body(gateway);
   } finally {

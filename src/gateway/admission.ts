@@ -1,3 +1,5 @@
+import type { Upstream } from '../upstream/upstream.js';
+
 /**
  * Admission control under overload. UDP gives no back-pressure: when the gateway falls behind,
  * the kernel drops datagrams silently and QoS 1 devices time out and retry, which makes it
@@ -27,6 +29,23 @@ export const SAMPLE_MS = 1000;
 export const OVERLOAD_DROP_SHARE = 0.01;
 /** More than this many bytes waiting for the broker means the broker does not keep up. */
 export const MAX_UPSTREAM_BACKLOG_BYTES = 1 << 20;
+/**
+ * QoS 0 (and -1) readings wait at most this long in the queue to the broker: beyond it a new one is
+ * dropped at once and counted (`qos0Shed`), never queued. A reading delivered seconds late is
+ * worth less than one dropped and counted, and the queue would cost memory (issue 17: flat out,
+ * QoS 0 waited 3 s behind a broker that did not keep up). QoS 1/2 are never shed: they get
+ * "rejected: congestion" through the share above, and the device keeps them.
+ */
+export const MAX_QOS0_QUEUE_DELAY_MS = 50;
+/** Under sustained overload, a radio's receive queue holds what the gateway reads in this long (see Gateway.boundReceiveQueue). */
+export const MAX_RECEIVE_WAIT_MS = 40;
+/** ... or once this many bytes wait in the gateway itself for the broker's connection (a broker that stopped reading). */
+export const MAX_QOS0_BACKLOG_BYTES = 256 * 1024;
+
+/** Whether a QoS 0 publish for `link` is to be dropped because the broker is behind (only while connected: offline, store-and-forward's policy decides). */
+export function shedsQos0(link: Pick<Upstream, 'state' | 'queueDelayMs' | 'backlogBytes'>): boolean {
+  return link.state === 'connected' && (link.queueDelayMs() > MAX_QOS0_QUEUE_DELAY_MS || link.backlogBytes > MAX_QOS0_BACKLOG_BYTES);
+}
 /**
  * QoS 1/2 publishes per sample a device may send and never be refused: a publish and its
  * retransmission (T_RETRY is often 1 s, and a sample lasts a little longer than SAMPLE_MS), so a

@@ -9,7 +9,7 @@ import { PredefinedTopics } from '../topics/predefined.js';
 import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
 import type { MqttQos, Upstream, UpstreamMessage } from '../upstream/upstream.js';
 import type { GatewayContext } from './context.js';
-import { Admission, SAMPLE_MS } from './admission.js';
+import { Admission, MAX_RECEIVE_WAIT_MS, OVERLOAD_DROP_SHARE, SAMPLE_MS } from './admission.js';
 import { droppedForSleepers, enqueue, keepableCopy, pump, qos0ForSleepers, settle, spillStored } from './delivery.js';
 import { dispatch } from './dispatcher.js';
 import { makePeer, type Peer } from './peer.js';
@@ -128,6 +128,8 @@ export class Gateway implements GatewayContext {
   private readonly admission = new Admission();
   /** Kernel drop counters per radio at the last admission sample. */
   private readonly lastDrops = new Map<Radio, number>();
+  /** Radios whose receive queue is bounded for an overload (see boundReceiveQueue). */
+  private readonly boundedRadios = new Set<Radio>();
   /** Per radio: each address's share while the radio loses datagrams. */
   private readonly fairShares = new Map<Radio, FairShare>();
   private datagramsAtLastSample = 0;
@@ -629,6 +631,7 @@ export class Gateway implements GatewayContext {
       this.lastDrops.set(radio, drops);
       const share = this.fairShareOf(radio);
       const changed = share.sample(lost);
+      this.boundReceiveQueue(radio, lost, share.lastRead);
       if (changed) {
         if (Number.isFinite(share.limit)) this.logger.warn({ radio: radio.name, perAddressPerSecond: Math.round((share.limit * 1000) / SAMPLE_MS), kernelDrops: this.stats.kernelDrops + dropped }, 'overloaded: datagrams are being lost, each address limited to its fair share, the excess dropped unread');
         else this.logger.info({ radio: radio.name, shed: this.stats.datagramsShed }, 'radio keeps up again: no address limited');
@@ -645,6 +648,21 @@ export class Gateway implements GatewayContext {
         { refusing: this.admission.refuseShare, kernelDrops: this.stats.kernelDrops, congestion: this.stats.congestion, upstreamBacklog: this.upstream.backlogBytes },
         overloaded ? 'overloaded: datagrams are being lost, answering a share of QoS 1 publishes with congestion' : 'load back to normal',
       );
+    }
+  }
+
+  /**
+   * While a radio keeps losing datagrams its receive queue is always full, and a full queue of
+   * several MB is only waiting (issue 17: 300 ms of it, flat out): it is bounded to what the
+   * gateway reads in MAX_RECEIVE_WAIT_MS, so the kernel drops the excess before it queues, and it
+   * is given back its own size once the loss ends (it absorbs bursts).
+   */
+  private boundReceiveQueue(radio: Radio, lost: number, read: number): void {
+    if (lost > OVERLOAD_DROP_SHARE * (lost + read)) {
+      radio.boundReceiveQueue?.((read * MAX_RECEIVE_WAIT_MS) / SAMPLE_MS);
+      this.boundedRadios.add(radio);
+    } else if (this.boundedRadios.delete(radio)) {
+      radio.boundReceiveQueue?.(undefined);
     }
   }
 

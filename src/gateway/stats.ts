@@ -29,6 +29,11 @@ export interface GatewayStats {
   kernelDrops: number;
   /** Datagrams dropped unread while the radio was overloaded: their address sent beyond its fair share. */
   datagramsShed: number;
+  /**
+   * Device QoS 0/-1 publishes dropped because the broker connection was behind (over 50 ms of
+   * queue, or 256 KiB waiting): dropped at once rather than delivered late.
+   */
+  qos0Shed: number;
   /** Device publishes refused: an unknown topic ID, or a short name a broker would refuse. */
   invalidTopic: number;
   /** QoS -1 publishes dropped (disabled, or topic not predefined/short). */
@@ -102,6 +107,7 @@ export function emptyStats(): GatewayStats {
     congestion: 0,
     kernelDrops: 0,
     datagramsShed: 0,
+    qos0Shed: 0,
     invalidTopic: 0,
     qosMinusOneDropped: 0,
     queueDropped: 0,

@@ -40,6 +40,7 @@ const MESSAGE_DROPS: ReadonlyArray<readonly [string, keyof GatewayStats]> = [
   ['encode_failed', 'encodeFailed'],
   ['broker_refused', 'brokerRefused'],
   ['forward_dropped', 'forwardDropped'],
+  ['qos0_broker_behind', 'qos0Shed'],
 ];
 
 /** Plain counters: metric name (after `mqttsn_`), help, the counter. */

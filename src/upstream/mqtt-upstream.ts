@@ -14,6 +14,7 @@ import { isValidTopicName } from '../topics/names.js';
 import { Backoff } from '../backoff.js';
 import { OrderedAcks } from './ordered-acks.js';
 import { PoisonGuard } from './poison-guard.js';
+import { QueueDelay } from './queue-delay.js';
 import { LENGTHS_PER_BUCKET, RemainingLengthCache } from './remaining-length-cache.js';
 import { ConnectionRefusedError, InvalidTopicError, RefusedByBrokerError, type MqttQos, type Upstream, type UpstreamEvents, type UpstreamMessage, type UpstreamState } from './upstream.js';
 
@@ -123,6 +124,10 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
   private qos2InFlight = 0;
   private readonly qos2Waiting: Array<[UpstreamMessage, ((error?: Error) => void) | undefined]> = [];
   private closing = false;
+  /** The broker connection's queueing delay, probed with PINGREQ while sending. */
+  private readonly queueDelay = new QueueDelay();
+  /** Bytes of PUBLISH and PINGREQ written on this connection (about: topic length in UTF-16 units), for QueueDelay. */
+  private written = 0;
   /** mqtt-packet's cache of length fields, filled ahead of the packets written (see RemainingLengthCache). */
   private lengths: RemainingLengthCache | undefined;
   /** When the next connection attempt is due (while offline). */
@@ -154,6 +159,14 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
 
   get backlogBytes(): number {
     return (this.client?.stream as { writableLength?: number } | undefined)?.writableLength ?? 0;
+  }
+
+  queueDelayMs(): number {
+    const client = this.client;
+    if (!client || this.currentState !== 'connected') return 0;
+    const now = performance.now();
+    this.probeQueueDelay(client, now);
+    return this.queueDelay.delayMs(now, this.written);
   }
 
   start(): Promise<void> {
@@ -235,6 +248,7 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       if (packet.cmd === 'publish' && packet.qos > 0 && packet.messageId !== undefined) this.poison.sent(packet.messageId, String(packet.topic));
     });
     client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'pingresp') this.queueDelay.answered(performance.now());
       if ((packet.cmd === 'puback' || packet.cmd === 'pubrec') && packet.messageId !== undefined) this.poison.acknowledged(packet.messageId);
       // MQTT.js emits 'connect' only once it has resent its stored publishes: a broker that drops
       // the connection over one of them is seen from the CONNACK on.
@@ -249,6 +263,8 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
       if (!connack.sessionPresent && this.filters.size > 0) this.resubscribe(client);
       // Device messages are small and latency matters more than packet count: no Nagle delay.
       (client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
+      this.queueDelay.reset();
+      this.written = 0;
       this.backoff.reset();
       this.lastError = undefined;
       this.nextAttemptAt = undefined;
@@ -329,6 +345,16 @@ export class MqttUpstream extends EventEmitter<UpstreamEvents> implements Upstre
     const options: IClientPublishOptions = { qos: message.qos, retain: message.retain };
     if (withProperties) options.properties = { userProperties: { ...message.userProperties } };
     client.publish(message.topic, message.payload, options, done && ((error) => done(error ?? undefined)));
+    this.written += 6 + topic.length + payload.length;
+    if (this.currentState === 'connected') this.probeQueueDelay(client, performance.now());
+  }
+
+  /** A PINGREQ behind what was written so far, when one is due (see QueueDelay). */
+  private probeQueueDelay(client: MqttClient, now: number): void {
+    if (!this.queueDelay.due(now)) return;
+    this.written += 2;
+    this.queueDelay.sent(now, this.written);
+    client.sendPing();
   }
 
   async subscribe(filter: string, qos: MqttQos): Promise<MqttQos> {

@@ -24,6 +24,8 @@ export class OrderedAcks {
    * Failed work sends nothing (the broker sends the message again after a reconnect, as before).
    */
   release(cmd: string, messageId: number | undefined, send: () => void, failed: (error: Error) => void): boolean {
+    // Every packet the gateway sends passes here (each device PUBLISH): no key built when nothing waits.
+    if (this.held.size === 0) return false;
     const key = `${cmd}:${messageId}`;
     const work = this.held.get(key);
     if (!work) return false;

@@ -77,6 +77,10 @@ export class StoreAndForward extends EventEmitter<UpstreamEvents> implements Ups
     return this.inner.backlogBytes;
   }
 
+  queueDelayMs(): number {
+    return this.inner.queueDelayMs();
+  }
+
   get nextAttemptAt(): number | undefined {
     return this.inner.nextAttemptAt;
   }

@@ -50,6 +50,11 @@ export interface Upstream extends EventEmitter<UpstreamEvents> {
   /** Bytes accepted for the broker and not yet written to its connection (0 when none). */
   readonly backlogBytes: number;
   /**
+   * How long a message written now waits before the broker has read it, in ms (0 offline or not
+   * measured yet). Asking keeps it measured: a PINGREQ goes out when one is due (see QueueDelay).
+   */
+  queueDelayMs(): number;
+  /**
    * Who takes broker messages. When it returns a promise, a QoS 1/2 message is acknowledged to
    * the broker only once that promise settles (e.g. the message is stored for a sleeping device).
    */

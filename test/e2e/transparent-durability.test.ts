@@ -113,6 +113,7 @@ describe.skipIf(skip)('transparent mode: durability of each device\'s own broker
     return {
       url: started.url,
       port: started.port,
+      pid: started.pid,
       stop: () => started.stop(),
       kill: () => {
         killed = true;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { FairShare, MAX_TRACKED, MIN_SHARE, waterLevel } from '../../src/gateway/fair-share.js';
+import { FairShare, MAX_TRACKED, MIN_SHARE, QUIET_WINDOW, waterLevel } from '../../src/gateway/fair-share.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { SAMPLE_MS } from '../../src/gateway/admission.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../src/upstream/embedded-broker.js';
@@ -44,6 +44,7 @@ describe('FairShare', () => {
 
   it('processing-bound: steps down while datagrams are lost, settles near what the gateway can process (loss 82% -> under 10%), and lifts once the flood ends', () => {
     const share = new FairShare();
+    send(share, 'quiet-sensor', 1); // a device that reports now and then: who the share protects
     // 100 addresses offer 500 datagrams a sample. Reading one costs 1, processing one 10, of a
     // budget of 100,000 a sample: unlimited, the gateway reads 9,090 and the kernel loses 82%.
     // Held to 50 each, it admits 5,000, reads everything and loses nothing.
@@ -73,6 +74,45 @@ describe('FairShare', () => {
     expect(share.limit).toBe(Number.POSITIVE_INFINITY);
   });
 
+  it('holds nobody back when every address floods alike: there is no quieter device to protect, and shedding would only waste reads (issue 17)', () => {
+    const share = new FairShare();
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 50; i++) expect(send(share, `flood-${i}`, 600)).toBe(600);
+      expect(share.sample(60_000)).toBe(false); // reading is the limit: the kernel loses two thirds
+      expect(share.limit).toBe(Number.POSITIVE_INFINITY);
+    }
+  });
+
+  it('read-bound: once a step down no longer lowers the loss, the share holds instead of falling to MIN_SHARE', () => {
+    const share = new FairShare();
+    const limits: number[] = [];
+    for (let round = 0; round < 30; round++) {
+      send(share, 'quiet', 1);
+      for (let i = 0; i < 50; i++) send(share, `flood-${i}`, 600);
+      share.sample(60_000); // the gateway reads as much whatever it sheds: the loss stays
+      limits.push(share.limit);
+    }
+    // One step down (nothing to compare with yet), then a step that did not help: it holds.
+    expect(limits[0]).toBeLessThan(600);
+    expect(new Set(limits.slice(2)).size).toBe(1);
+    expect(limits.at(-1)).toBeGreaterThan(100 * MIN_SHARE);
+  });
+
+  it('forgets a quiet address after QUIET_WINDOW samples: with only alike floods left, the share grows back', () => {
+    const share = new FairShare();
+    send(share, 'quiet', 1);
+    for (let i = 0; i < 10; i++) send(share, `flood-${i}`, 1000);
+    share.sample(20_000);
+    expect(Number.isFinite(share.limit)).toBe(true);
+    let rounds = 0;
+    while (Number.isFinite(share.limit) && rounds++ < QUIET_WINDOW + 40) {
+      for (let i = 0; i < 10; i++) send(share, `flood-${i}`, 1000);
+      share.sample(20_000);
+    }
+    expect(rounds).toBeGreaterThanOrEqual(QUIET_WINDOW - 1);
+    expect(share.limit).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it('never goes below MIN_SHARE however much is lost', () => {
     const share = new FairShare();
     for (let round = 0; round < 40; round++) {
@@ -85,6 +125,7 @@ describe('FairShare', () => {
   it('counts at most MAX_TRACKED addresses: spoofed sources beyond it share one count', () => {
     const share = new FairShare();
     send(share, 'flood', 1000);
+    send(share, 'quiet', 1);
     share.sample(10_000);
     expect(share.limit).toBeLessThan(1000);
     for (let i = 0; i < MAX_TRACKED; i++) expect(share.admit(`spoofed-${i}`)).toBe(true);

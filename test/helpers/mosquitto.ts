@@ -33,6 +33,8 @@ export async function freeTcpPort(): Promise<number> {
 export interface Mosquitto {
   readonly url: string;
   readonly port: number;
+  /** The broker's process (SIGSTOP freezes it: a broker that stops reading). */
+  readonly pid: number;
   stop(): Promise<void>;
   /** SIGKILL: the broker dies without closing anything cleanly, as in a crash or power cut. */
   kill(): Promise<void>;
@@ -56,6 +58,7 @@ export async function startMosquitto(extraConfig = '', port?: number): Promise<M
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    pid: child.pid!,
     stop: async () => {
       await stopChild(child);
       await rm(dir, { recursive: true, force: true });

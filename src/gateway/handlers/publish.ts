@@ -7,6 +7,7 @@ import type { Peer } from '../peer.js';
 import { toMqttQos, type Session } from '../session.js';
 import { InvalidTopicError, UpstreamCongestedError } from '../../upstream/upstream.js';
 import { toBroker } from '../identity.js';
+import { shedsQos0 } from '../admission.js';
 
 /** The topic ID field to echo in a PUBACK: the ID, or the two short-name octets. */
 function topicIdField(topic: PublishTopic): number {
@@ -48,7 +49,12 @@ export function handlePublishWithoutSession(ctx: GatewayContext, peer: Peer, pac
   }
   ctx.stats.publishesIn++;
   ctx.stats.publishesInQosMinus1++;
-  ctx.linkFor(session).publish(toBroker(ctx.config, peer, session?.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }, ctx.frameMeta));
+  const link = ctx.linkFor(session);
+  if (shedsQos0(link)) {
+    ctx.stats.qos0Shed++;
+    return;
+  }
+  link.publish(toBroker(ctx.config, peer, session?.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }, ctx.frameMeta));
 }
 
 /** PUBLISH QoS 0/1 from a connected device; QoS 1 is acknowledged once the broker has it. */
@@ -74,7 +80,12 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
   if (packet.qos === 0) {
     ctx.stats.publishesIn++;
     ctx.stats.publishesInQos0++;
-    ctx.linkFor(session).publish(toBroker(ctx.config, session.peer, session.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }, ctx.frameMeta));
+    const link = ctx.linkFor(session);
+    if (shedsQos0(link)) {
+      ctx.stats.qos0Shed++; // the broker is behind: dropped now rather than delivered late
+      return;
+    }
+    link.publish(toBroker(ctx.config, session.peer, session.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }, ctx.frameMeta));
     return;
   }
   if (packet.qos === 2) {
