@@ -12,7 +12,7 @@ const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
  * What one small datagram costs in the receive queue on Linux (its buffer's true size: 832 bytes
  * for 39 bytes of MQTT-SN, measured with ss -m), halved: the kernel doubles what is asked.
  */
-const QUEUED_BYTES_PER_DATAGRAM = 1024 / 2;
+const QUEUED_BYTES_PER_DATAGRAM = 832 / 2;
 /** The smallest bounded queue: a few hundred datagrams. */
 const MIN_BOUNDED_BUFFER_BYTES = 64 * 1024;
 

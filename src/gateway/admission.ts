@@ -38,7 +38,7 @@ export const MAX_UPSTREAM_BACKLOG_BYTES = 1 << 20;
  */
 export const MAX_QOS0_QUEUE_DELAY_MS = 50;
 /** Under sustained overload, a radio's receive queue holds what the gateway reads in this long (see Gateway.boundReceiveQueue). */
-export const MAX_RECEIVE_WAIT_MS = 40;
+export const MAX_RECEIVE_WAIT_MS = 30;
 /** ... or once this many bytes wait in the gateway itself for the broker's connection (a broker that stopped reading). */
 export const MAX_QOS0_BACKLOG_BYTES = 256 * 1024;
 
