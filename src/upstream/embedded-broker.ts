@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import { Aedes } from 'aedes';
 import { fillRemainingLengthCache } from './remaining-length-cache.js';
 
 export interface EmbeddedBroker {
@@ -13,6 +12,9 @@ export interface EmbeddedBroker {
 export async function startEmbeddedBroker(port: number, host = '127.0.0.1'): Promise<EmbeddedBroker> {
   // aedes writes with its own copy of mqtt-packet (resolved at run time, outside the bundle).
   fillRemainingLengthCache((createRequire(import.meta.url)('mqtt-packet') as typeof import('mqtt-packet')).writeToStream);
+  // Imported here, not at the top: the bundle would hoist a top-level import of this external
+  // package, and a gateway with a broker of its own would carry aedes for nothing (12 MB of RSS).
+  const { Aedes } = await import('aedes');
   const broker = await Aedes.createBroker();
   const server = net.createServer(broker.handle);
   try {
