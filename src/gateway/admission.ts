@@ -13,8 +13,9 @@ import type { Upstream } from '../upstream/upstream.js';
  * Two other signals were tried and measured first. Event-loop utilisation and "turns that read
  * a full batch of datagrams" both fire on a gateway that is busy but keeping up, and refusing
  * then only added retries: at 10,000 QoS 1 msg/s from 10,000 devices it set off a retry storm.
- * QoS 0 is never shed here: that cannot make the socket drain faster when reading is the
- * bottleneck, and measured, it only collapsed QoS 0 delivery.
+ * QoS 0 is not shed on these signals: that cannot make the socket drain faster when reading is
+ * the bottleneck, and measured, it only collapsed QoS 0 delivery. It is shed on the broker's queue
+ * delay instead (`shedsQos0`, below), where waiting is what it would do.
  *
  * The share falls on the devices that send: one publishing at most LIGHT_PUBLISHES_PER_SAMPLE
  * QoS 1/2 messages per sample (a sensor reporting every few seconds, as most do) is never refused,
@@ -39,6 +40,8 @@ export const MAX_UPSTREAM_BACKLOG_BYTES = 1 << 20;
 export const MAX_QOS0_QUEUE_DELAY_MS = 50;
 /** Under sustained overload, a radio's receive queue holds what the gateway reads in this long (see Gateway.boundReceiveQueue). */
 export const MAX_RECEIVE_WAIT_MS = 30;
+/** Event-loop busy share from which the gateway does nothing but keep up (see Gateway.boundReceiveQueue). */
+export const SATURATED_LOOP = 0.9;
 /** ... or once this many bytes wait in the gateway itself for the broker's connection (a broker that stopped reading). */
 export const MAX_QOS0_BACKLOG_BYTES = 256 * 1024;
 

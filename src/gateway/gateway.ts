@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { decode, describe, encode, rejectionFor, type Packet } from '../codec/index.js';
 import type { GatewayConfig } from '../config/schema.js';
@@ -9,7 +10,7 @@ import { PredefinedTopics } from '../topics/predefined.js';
 import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
 import type { MqttQos, Upstream, UpstreamMessage } from '../upstream/upstream.js';
 import type { GatewayContext } from './context.js';
-import { Admission, MAX_RECEIVE_WAIT_MS, OVERLOAD_DROP_SHARE, SAMPLE_MS } from './admission.js';
+import { Admission, MAX_RECEIVE_WAIT_MS, OVERLOAD_DROP_SHARE, SAMPLE_MS, SATURATED_LOOP } from './admission.js';
 import { droppedForSleepers, enqueue, keepableCopy, pump, qos0ForSleepers, settle, spillStored } from './delivery.js';
 import { dispatch } from './dispatcher.js';
 import { makePeer, type Peer } from './peer.js';
@@ -128,6 +129,8 @@ export class Gateway implements GatewayContext {
   private readonly admission = new Admission();
   /** Kernel drop counters per radio at the last admission sample. */
   private readonly lastDrops = new Map<Radio, number>();
+  /** Event-loop use at the last load sample, for the busy share of the next one. */
+  private loopAtLastSample = performance.eventLoopUtilization();
   /** Radios whose receive queue is bounded for an overload (see boundReceiveQueue). */
   private readonly boundedRadios = new Set<Radio>();
   /** Per radio: each address's share while the radio loses datagrams. */
@@ -622,6 +625,8 @@ export class Gateway implements GatewayContext {
   }
 
   private async sampleLoad(): Promise<void> {
+    const loopBusy = performance.eventLoopUtilization(this.loopAtLastSample).utilization;
+    this.loopAtLastSample = performance.eventLoopUtilization();
     let dropped = 0;
     for (const radio of this.radios) {
       const drops = await radio.receiveDrops?.().catch(() => undefined);
@@ -631,7 +636,7 @@ export class Gateway implements GatewayContext {
       this.lastDrops.set(radio, drops);
       const share = this.fairShareOf(radio);
       const changed = share.sample(lost);
-      this.boundReceiveQueue(radio, lost, share.lastRead);
+      this.boundReceiveQueue(radio, lost, share.lastRead, loopBusy);
       if (changed) {
         if (Number.isFinite(share.limit)) this.logger.warn({ radio: radio.name, perAddressPerSecond: Math.round((share.limit * 1000) / SAMPLE_MS), kernelDrops: this.stats.kernelDrops + dropped }, 'overloaded: datagrams are being lost, each address limited to its fair share, the excess dropped unread');
         else this.logger.info({ radio: radio.name, shed: this.stats.datagramsShed }, 'radio keeps up again: no address limited');
@@ -657,11 +662,17 @@ export class Gateway implements GatewayContext {
    * gateway reads in MAX_RECEIVE_WAIT_MS, so the kernel drops the excess before it queues, and it
    * is given back its own size once the loss ends (it absorbs bursts).
    */
-  private boundReceiveQueue(radio: Radio, lost: number, read: number): void {
-    if (lost > OVERLOAD_DROP_SHARE * (lost + read)) {
+  private boundReceiveQueue(radio: Radio, lost: number, read: number, loopBusy: number): void {
+    // Only while reading is all the gateway does: datagrams lost to a short stall (a collection,
+    // a sweep over 10,000 sessions) are what the full queue is for, and bounding it then turned
+    // stalls into losses, retries and more losses (measured: scenario 5a collapsed).
+    // Once bounded, it stays so while the loss lasts, busy or not: a sample that caught the loop
+    // waiting would otherwise give back the full queue, and the next second would wait in it.
+    const lossy = lost > OVERLOAD_DROP_SHARE * (lost + read);
+    if (lossy && (loopBusy >= SATURATED_LOOP || this.boundedRadios.has(radio))) {
       radio.boundReceiveQueue?.((read * MAX_RECEIVE_WAIT_MS) / SAMPLE_MS);
       this.boundedRadios.add(radio);
-    } else if (this.boundedRadios.delete(radio)) {
+    } else if (!lossy && this.boundedRadios.delete(radio)) {
       radio.boundReceiveQueue?.(undefined);
     }
   }
