@@ -38,6 +38,8 @@ export const MAX_UPSTREAM_BACKLOG_BYTES = 1 << 20;
  * "rejected: congestion" through the share above, and the device keeps them.
  */
 export const MAX_QOS0_QUEUE_DELAY_MS = 50;
+/** A broker queue this long is overload for QoS 1 too, even with no QoS 0 to shed (a QoS 1 flood alone). */
+export const MAX_QOS1_QUEUE_DELAY_MS = 250;
 /** Under sustained overload, a radio's receive queue holds what the gateway reads in this long (see Gateway.boundReceiveQueue). */
 export const MAX_RECEIVE_WAIT_MS = 30;
 /** Event-loop busy share from which the gateway does nothing but keep up (see Gateway.boundReceiveQueue). */
@@ -75,12 +77,15 @@ export class Admission {
 
   /**
    * Every SAMPLE_MS: datagrams dropped by the kernel and datagrams received since the last
-   * sample, and the upstream backlog.
+   * sample, the upstream backlog, and whether the broker fell behind (QoS 0 was shed for it, or
+   * its queue is MAX_QOS1_QUEUE_DELAY_MS long): heavy QoS 1 senders then make room instead of
+   * taking what the shed readings left (issue 17: flat-out QoS 1 took 27,700 msg/s of the broker
+   * while 10,000 QoS 0 readings a second were shed, and was never told "congestion").
    */
-  sample(droppedDatagrams: number, receivedDatagrams: number, upstreamBacklogBytes: number): void {
+  sample(droppedDatagrams: number, receivedDatagrams: number, upstreamBacklogBytes: number, brokerBehind = false): void {
     this.sampleNumber++;
     const lossy = droppedDatagrams > OVERLOAD_DROP_SHARE * (droppedDatagrams + receivedDatagrams);
-    const overloaded = lossy || upstreamBacklogBytes > MAX_UPSTREAM_BACKLOG_BYTES;
+    const overloaded = lossy || brokerBehind || upstreamBacklogBytes > MAX_UPSTREAM_BACKLOG_BYTES;
     this.refuseShare = overloaded ? Math.min(1, this.refuseShare + STEP_UP) : Math.max(0, this.refuseShare - STEP_DOWN);
   }
 

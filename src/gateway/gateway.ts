@@ -10,7 +10,7 @@ import { PredefinedTopics } from '../topics/predefined.js';
 import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
 import type { MqttQos, Upstream, UpstreamMessage } from '../upstream/upstream.js';
 import type { GatewayContext } from './context.js';
-import { Admission, MAX_RECEIVE_WAIT_MS, OVERLOAD_DROP_SHARE, SAMPLE_MS, SATURATED_LOOP } from './admission.js';
+import { Admission, MAX_QOS1_QUEUE_DELAY_MS, MAX_RECEIVE_WAIT_MS, OVERLOAD_DROP_SHARE, SAMPLE_MS, SATURATED_LOOP } from './admission.js';
 import { droppedForSleepers, enqueue, keepableCopy, pump, qos0ForSleepers, settle, spillStored } from './delivery.js';
 import { dispatch } from './dispatcher.js';
 import { makePeer, type Peer } from './peer.js';
@@ -129,6 +129,7 @@ export class Gateway implements GatewayContext {
   private readonly admission = new Admission();
   /** Kernel drop counters per radio at the last admission sample. */
   private readonly lastDrops = new Map<Radio, number>();
+  private qos0ShedAtLastSample = 0;
   /** Event-loop use at the last load sample, for the busy share of the next one. */
   private loopAtLastSample = performance.eventLoopUtilization();
   /** Radios whose receive queue is bounded for an overload (see boundReceiveQueue). */
@@ -646,7 +647,9 @@ export class Gateway implements GatewayContext {
     const received = this.stats.datagramsIn - this.datagramsAtLastSample;
     this.datagramsAtLastSample = this.stats.datagramsIn;
     const before = this.admission.refuseShare;
-    this.admission.sample(dropped, received, this.upstream.backlogBytes);
+    const brokerBehind = this.stats.qos0Shed > this.qos0ShedAtLastSample || this.upstream.queueDelayMs() > MAX_QOS1_QUEUE_DELAY_MS;
+    this.qos0ShedAtLastSample = this.stats.qos0Shed;
+    this.admission.sample(dropped, received, this.upstream.backlogBytes, brokerBehind);
     if ((before === 0) !== (this.admission.refuseShare === 0)) {
       const overloaded = this.admission.refuseShare > 0;
       this.logger.warn(

@@ -40,6 +40,14 @@ describe('Admission (overload control)', () => {
     expect(admission.admit()).toBe(false);
   });
 
+  it('treats a broker that fell behind (QoS 0 shed for it, or a long queue) as overload for heavy QoS 1 senders', () => {
+    const admission = new Admission(() => 0);
+    admission.sample(0, 5000, 0, true);
+    expect(admission.refuseShare).toBeGreaterThan(0);
+    for (let i = 0; i < 10; i++) admission.sample(0, 5000, 0, false);
+    expect(admission.refuseShare).toBe(0);
+  });
+
   it('never refuses more than everything', () => {
     const admission = new Admission(() => 0.999);
     for (let i = 0; i < 50; i++) admission.sample(10, 5000, MAX_UPSTREAM_BACKLOG_BYTES * 2);
