@@ -28,6 +28,12 @@ export const SAMPLE_MS = 1000;
  * the refused messages' retries (measured: a retry storm at 10,000 devices x 1 msg/s).
  */
 export const OVERLOAD_DROP_SHARE = 0.01;
+
+/** Whether `lost` datagrams against `read` ones is a loss beyond a short stall's (OVERLOAD_DROP_SHARE). */
+export function isLossy(lost: number, read: number): boolean {
+  return lost > OVERLOAD_DROP_SHARE * (lost + read);
+}
+
 /** More than this many bytes waiting for the broker means the broker does not keep up. */
 export const MAX_UPSTREAM_BACKLOG_BYTES = 1 << 20;
 /**
@@ -38,19 +44,20 @@ export const MAX_UPSTREAM_BACKLOG_BYTES = 1 << 20;
  * "rejected: congestion" through the share above, and the device keeps them.
  */
 export const MAX_QOS0_QUEUE_DELAY_MS = 50;
+/** ... or once this many bytes wait in the gateway itself for the broker's connection (a broker that stopped reading). */
+export const MAX_QOS0_BACKLOG_BYTES = 256 * 1024;
 /** A broker queue this long is overload for QoS 1 too, even with no QoS 0 to shed (a QoS 1 flood alone). */
 export const MAX_QOS1_QUEUE_DELAY_MS = 250;
 /** Under sustained overload, a radio's receive queue holds what the gateway reads in this long (see Gateway.boundReceiveQueue). */
 export const MAX_RECEIVE_WAIT_MS = 30;
 /** Event-loop busy share from which the gateway does nothing but keep up (see Gateway.boundReceiveQueue). */
 export const SATURATED_LOOP = 0.9;
-/** ... or once this many bytes wait in the gateway itself for the broker's connection (a broker that stopped reading). */
-export const MAX_QOS0_BACKLOG_BYTES = 256 * 1024;
 
 /** Whether a QoS 0 publish for `link` is to be dropped because the broker is behind (only while connected: offline, store-and-forward's policy decides). */
 export function shedsQos0(link: Pick<Upstream, 'state' | 'queueDelayMs' | 'backlogBytes'>): boolean {
   return link.state === 'connected' && (link.queueDelayMs() > MAX_QOS0_QUEUE_DELAY_MS || link.backlogBytes > MAX_QOS0_BACKLOG_BYTES);
 }
+
 /**
  * QoS 1/2 publishes per sample a device may send and never be refused: a publish and its
  * retransmission (T_RETRY is often 1 s, and a sample lasts a little longer than SAMPLE_MS), so a
@@ -84,8 +91,7 @@ export class Admission {
    */
   sample(droppedDatagrams: number, receivedDatagrams: number, upstreamBacklogBytes: number, brokerBehind = false): void {
     this.sampleNumber++;
-    const lossy = droppedDatagrams > OVERLOAD_DROP_SHARE * (droppedDatagrams + receivedDatagrams);
-    const overloaded = lossy || brokerBehind || upstreamBacklogBytes > MAX_UPSTREAM_BACKLOG_BYTES;
+    const overloaded = isLossy(droppedDatagrams, receivedDatagrams) || brokerBehind || upstreamBacklogBytes > MAX_UPSTREAM_BACKLOG_BYTES;
     this.refuseShare = overloaded ? Math.min(1, this.refuseShare + STEP_UP) : Math.max(0, this.refuseShare - STEP_DOWN);
   }
 

@@ -1,4 +1,4 @@
-import { OVERLOAD_DROP_SHARE } from './admission.js';
+import { isLossy } from './admission.js';
 
 /**
  * Fair shares of a radio under overload. When the gateway cannot keep up, the kernel drops
@@ -65,7 +65,7 @@ export class FairShare {
     this.lastRead = read;
     const processed = demands.reduce((sum, demand) => sum + Math.min(demand, this.limit), 0);
     const lostShare = kernelDrops / Math.max(1, kernelDrops + read);
-    if (kernelDrops > OVERLOAD_DROP_SHARE * (kernelDrops + processed)) {
+    if (isLossy(kernelDrops, processed)) {
       // Losing datagrams: a smaller share, from what was processed, so the socket drains.
       const level = Math.max(MIN_SHARE, Math.floor(Math.min(waterLevel(demands, processed * BACK_OFF), this.limit * BACK_OFF)));
       if (!this.anyQuieterThan(level)) this.grow(demands);

@@ -10,7 +10,7 @@ import { PredefinedTopics } from '../topics/predefined.js';
 import { SharedSubscriptions } from '../upstream/shared-subscriptions.js';
 import type { MqttQos, Upstream, UpstreamMessage } from '../upstream/upstream.js';
 import type { GatewayContext } from './context.js';
-import { Admission, MAX_QOS1_QUEUE_DELAY_MS, MAX_RECEIVE_WAIT_MS, OVERLOAD_DROP_SHARE, SAMPLE_MS, SATURATED_LOOP } from './admission.js';
+import { Admission, isLossy, MAX_QOS1_QUEUE_DELAY_MS, MAX_RECEIVE_WAIT_MS, SAMPLE_MS, SATURATED_LOOP } from './admission.js';
 import { droppedForSleepers, enqueue, keepableCopy, pump, qos0ForSleepers, settle, spillStored } from './delivery.js';
 import { dispatch } from './dispatcher.js';
 import { makePeer, type Peer } from './peer.js';
@@ -671,7 +671,7 @@ export class Gateway implements GatewayContext {
     // stalls into losses, retries and more losses (measured: scenario 5a collapsed).
     // Once bounded, it stays so while the loss lasts, busy or not: a sample that caught the loop
     // waiting would otherwise give back the full queue, and the next second would wait in it.
-    const lossy = lost > OVERLOAD_DROP_SHARE * (lost + read);
+    const lossy = isLossy(lost, read);
     if (lossy && (loopBusy >= SATURATED_LOOP || this.boundedRadios.has(radio))) {
       radio.boundReceiveQueue?.((read * MAX_RECEIVE_WAIT_MS) / SAMPLE_MS);
       this.boundedRadios.add(radio);

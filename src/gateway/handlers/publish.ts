@@ -5,7 +5,7 @@ import type { GatewayContext } from '../context.js';
 import { awaitRelease, backOff, dequeue, settle } from '../delivery.js';
 import type { Peer } from '../peer.js';
 import { toMqttQos, type Session } from '../session.js';
-import { InvalidTopicError, UpstreamCongestedError } from '../../upstream/upstream.js';
+import { InvalidTopicError, UpstreamCongestedError, type UpstreamMessage } from '../../upstream/upstream.js';
 import { toBroker } from '../identity.js';
 import { shedsQos0 } from '../admission.js';
 
@@ -49,12 +49,17 @@ export function handlePublishWithoutSession(ctx: GatewayContext, peer: Peer, pac
   }
   ctx.stats.publishesIn++;
   ctx.stats.publishesInQosMinus1++;
+  forwardReading(ctx, session, toBroker(ctx.config, peer, session?.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }, ctx.frameMeta));
+}
+
+/** A QoS 0/-1 message to the broker, or dropped and counted when the broker is behind (see shedsQos0). */
+function forwardReading(ctx: GatewayContext, session: Session | undefined, message: UpstreamMessage): void {
   const link = ctx.linkFor(session);
   if (shedsQos0(link)) {
-    ctx.stats.qos0Shed++;
+    ctx.stats.qos0Shed++; // dropped now rather than delivered late
     return;
   }
-  link.publish(toBroker(ctx.config, peer, session?.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }, ctx.frameMeta));
+  link.publish(message);
 }
 
 /** PUBLISH QoS 0/1 from a connected device; QoS 1 is acknowledged once the broker has it. */
@@ -80,12 +85,7 @@ export function handlePublish(ctx: GatewayContext, session: Session, packet: Pub
   if (packet.qos === 0) {
     ctx.stats.publishesIn++;
     ctx.stats.publishesInQos0++;
-    const link = ctx.linkFor(session);
-    if (shedsQos0(link)) {
-      ctx.stats.qos0Shed++; // the broker is behind: dropped now rather than delivered late
-      return;
-    }
-    link.publish(toBroker(ctx.config, session.peer, session.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }, ctx.frameMeta));
+    forwardReading(ctx, session, toBroker(ctx.config, session.peer, session.clientId, { topic: resolved.name, payload: packet.payload, qos: 0, retain: packet.retain }, ctx.frameMeta));
     return;
   }
   if (packet.qos === 2) {
